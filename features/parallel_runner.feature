@@ -1,0 +1,137 @@
+Feature: Features run in parallel worker processes and every result is reported
+
+  Background:
+    Given the suite's steps:
+      """
+      import os
+      from behave import step
+
+      @step("it passes")
+      def passes(context):
+          print("output of a passing step")
+
+      @step("it fails")
+      def fails(context):
+          print("output of a failing step")
+          assert 1 == 2, "one is not two"
+
+      @step("it raises {name}")
+      def raises(context, name):
+          raise {"ValueError": ValueError, "KeyError": KeyError}[name]("boom")
+      """
+
+  Scenario: a passing suite reports every feature and ends with the verdict line
+    Given 5 passing features
+    When I run the runner with "-j 2"
+    Then the exit code is 0
+    And the output contains "features/pass_000.feature  passed"
+    And the output contains "features/pass_004.feature  passed"
+    And the output contains "wall time"
+    And the output contains "2 worker(s)"
+    And the output does not contain "output of a passing step"
+    And the last line is "scenarios: 5 passed, 0 failed, 0 skipped"
+    And no process of the run is left
+
+  Scenario: a failing feature shows behave's report, the passing ones stay quiet
+    Given a feature file "good.feature":
+      """
+      Feature: good
+        Scenario: quiet
+          Given it passes
+      """
+    And a feature file "bad.feature":
+      """
+      Feature: bad
+        Scenario: loud
+          Given it passes
+          When it fails
+          Then it passes
+      """
+    When I run the runner with "-j 2"
+    Then the exit code is 1
+    And the output contains "features/bad.feature  failed"
+    And the output contains "one is not two"
+    And the output contains "output of a failing step"
+    And the output contains "failed    features/bad.feature:2  loud"
+    And the output contains "scenarios by status: 1 passed, 1 failed, 0 errored, 0 skipped, 0 undefined"
+    And the last line is "scenarios: 1 passed, 1 failed, 0 skipped"
+
+  Scenario: an unexpected exception is errored, an undefined step is undefined; both fail the run
+    Given a feature file "mixed.feature":
+      """
+      Feature: mixed
+        Scenario: raises
+          Given it raises ValueError
+        Scenario: undefined
+          Given a step nobody wrote
+        Scenario: fine
+          Given it passes
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "errored   features/mixed.feature:2  raises"
+    And the output contains "undefined features/mixed.feature:4  undefined"
+    And the output contains "1 passed, 0 failed, 1 errored, 0 skipped, 1 undefined"
+    And the last line is "scenarios: 1 passed, 2 failed, 0 skipped"
+
+  Scenario: outline rows count one scenario each
+    Given a feature file "outline.feature":
+      """
+      Feature: outline
+        Scenario Outline: row <n>
+          Given it <what>
+          Examples:
+            | n | what   |
+            | 1 | passes |
+            | 2 | fails  |
+            | 3 | passes |
+      """
+    When I run the runner with ""
+    Then the exit code is 1
+    And the output contains "features/outline.feature:8  row 2"
+    And the last line is "scenarios: 2 passed, 1 failed, 0 skipped"
+
+  Scenario: before_all and after_all run once per worker, the other hooks once per feature
+    Given 6 passing features
+    And the suite's environment:
+      """
+      import os
+
+      def before_all(context):
+          with open("before_all.log", "a") as log:
+              log.write(f"{os.getpid()}\n")
+
+      def after_all(context):
+          with open("after_all.log", "a") as log:
+              log.write(f"{os.getpid()}\n")
+
+      def before_feature(context, feature):
+          with open("before_feature.log", "a") as log:
+              log.write(f"{feature.name}\n")
+      """
+    When I run the runner with "-j 2"
+    Then the exit code is 0
+    And the file "before_all.log" has 2 lines with 2 distinct values
+    And the file "after_all.log" has 2 lines with 2 distinct values
+    And the file "before_feature.log" has 6 lines with 6 distinct values
+
+  Scenario: -j 1 still runs the feature in a worker process
+    Given a feature file "pid.feature":
+      """
+      Feature: pid
+        Scenario: records its process
+          Given it records its process id
+      """
+    And a file "features/steps/pid_steps.py":
+      """
+      import os
+      from behave import step
+
+      @step("it records its process id")
+      def record(context):
+          with open("pid.log", "w") as log:
+              log.write(f"{os.getpid()} {os.getppid()}")
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 0
+    And the step ran in a child of the runner process

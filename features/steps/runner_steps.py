@@ -1,0 +1,325 @@
+"""Steps that generate a small suite in a temporary directory and run the runner on it.
+
+The runner is started as a user starts it: ``python -m behave_bounded ARGS`` in a subprocess
+whose working directory is the generated suite. Its output goes to files (never into this
+process's memory in full), and every process it leaves behind is found through a marker
+variable in the environment of the runner's process tree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from behave import given, then, when
+
+RUN_TIMEOUT = 300
+#: Bytes of the runner's output read back for assertions (the head and the tail).
+READ_LIMIT = 4 * 2**20
+
+CPU_STEPS = '''
+import time
+from behave import step
+
+@step("it burns {ms:d} ms of CPU")
+def burn(context, ms):
+    end = time.process_time() + ms / 1000
+    while time.process_time() < end:
+        pass
+'''
+
+
+def suite_dir(context) -> Path:
+    if not hasattr(context, "suite"):
+        holder = tempfile.TemporaryDirectory(prefix="bb-suite-")
+        context.add_cleanup(holder.cleanup)
+        context.suite = Path(holder.name)
+        (context.suite / "features" / "steps").mkdir(parents=True)
+        context.marker = f"bb-{os.getpid()}-{time.monotonic_ns()}"
+    return context.suite
+
+
+def write(context, relative: str, text: str) -> None:
+    path = suite_dir(context) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+@given('a feature file "{name}":')
+def feature_file(context, name):
+    write(context, f"features/{name}", context.text)
+
+
+@given('a file "{name}":')
+def any_file(context, name):
+    write(context, name, context.text)
+
+
+@given("the suite's steps:")
+def suite_steps(context):
+    write(context, "features/steps/steps.py", context.text)
+
+
+@given("the suite's environment:")
+def suite_environment(context):
+    write(context, "features/environment.py", context.text)
+
+
+@given("{count:d} passing features")
+def passing_features(context, count):
+    for number in range(count):
+        write(context, f"features/pass_{number:03d}.feature", f"""
+            Feature: passing {number}
+              Scenario: passes {number}
+                Given it burns 1 ms of CPU
+            """)
+    write(context, "features/steps/cpu_steps.py", CPU_STEPS)
+
+
+@given('{count:d} features whose steps burn {ms:d} ms of CPU each')
+def cpu_features(context, count, ms):
+    for number in range(count):
+        write(context, f"features/cpu_{number:03d}.feature", f"""
+            Feature: cpu {number}
+              Scenario: burns {number}
+                Given it burns {ms} ms of CPU
+            """)
+    write(context, "features/steps/cpu_steps.py", CPU_STEPS)
+
+
+def runner_command(args: str) -> list[str]:
+    return [sys.executable, "-m", "behave_bounded", *shlex.split(args)]
+
+
+def runner_env(context, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEHAVE_BOUNDED_")}
+    env.pop("CI_MAX_PROCESSES", None)
+    env["BB_TEST_MARKER"] = context.marker
+    env.update(getattr(context, "extra_env", {}))
+    env.update(extra or {})
+    return env
+
+
+def start(context, args: str) -> None:
+    suite = suite_dir(context)
+    out_dir = tempfile.TemporaryDirectory(prefix="bb-out-")
+    context.add_cleanup(out_dir.cleanup)
+    context.stdout_path = Path(out_dir.name) / "stdout"
+    context.stderr_path = Path(out_dir.name) / "stderr"
+    with open(context.stdout_path, "wb") as out, open(context.stderr_path, "wb") as err:
+        context.process = subprocess.Popen(
+            runner_command(args), cwd=suite, stdout=out, stderr=err,
+            stdin=subprocess.DEVNULL, env=runner_env(context),
+        )
+    context.add_cleanup(kill_leftovers, context)
+
+
+def finish(context, timeout: float = RUN_TIMEOUT) -> None:
+    try:
+        context.exit_code = context.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        context.process.kill()
+        context.process.wait()
+        raise AssertionError(f"the runner did not end within {timeout} s") from None
+    context.stdout = read_bounded(context.stdout_path)
+    context.stderr = read_bounded(context.stderr_path)
+
+
+def read_bounded(path: Path) -> str:
+    size = path.stat().st_size
+    with open(path, "rb") as stream:
+        if size <= READ_LIMIT:
+            return stream.read().decode("utf-8", "replace")
+        head = stream.read(READ_LIMIT // 2)
+        stream.seek(size - READ_LIMIT // 2)
+        return (head + b"\n[...test read limit...]\n" + stream.read()).decode("utf-8", "replace")
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Living processes (not zombies) whose environment carries the run's marker."""
+    needle = f"BB_TEST_MARKER={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_leftovers(context) -> None:
+    for pid in marked_processes(context.marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@when('I run the runner with "{args}"')
+def run_runner(context, args):
+    start(context, args)
+    finish(context)
+
+
+@when('I run the runner with "{args}" and environment "{assignments}"')
+def run_runner_env(context, args, assignments):
+    context.extra_env = dict(item.split("=", 1) for item in shlex.split(assignments))
+    start(context, args)
+    finish(context)
+
+
+@when('I start the runner with "{args}"')
+def start_runner(context, args):
+    start(context, args)
+
+
+@when("I send {name} to the runner")
+def send_signal(context, name):
+    context.signal_sent_at = time.monotonic()
+    context.process.send_signal(getattr(signal, name))
+    finish(context)
+    context.stop_seconds = time.monotonic() - context.signal_sent_at
+
+
+@then("the exit code is {code:d}")
+def exit_code_is(context, code):
+    assert context.exit_code == code, (
+        f"exit code {context.exit_code}, expected {code}\n--- stdout:\n{context.stdout[-3000:]}"
+        f"\n--- stderr:\n{context.stderr[-3000:]}"
+    )
+
+
+@then('the last line is "{line}"')
+def last_line_is(context, line):
+    lines = context.stdout.rstrip("\n").splitlines()
+    assert lines and lines[-1] == line, f"last line {lines[-1:]!r}, expected {line!r}"
+
+
+@then('the output contains "{text}"')
+def output_contains(context, text):
+    assert text in context.stdout, f"{text!r} not in stdout:\n{context.stdout[-3000:]}"
+
+
+@then('the output does not contain "{text}"')
+def output_lacks(context, text):
+    assert text not in context.stdout, f"{text!r} in stdout:\n{context.stdout[-3000:]}"
+
+
+@then('stderr contains "{text}"')
+def stderr_contains(context, text):
+    assert text in context.stderr, f"{text!r} not in stderr:\n{context.stderr[-3000:]}"
+
+
+@then("stderr is one line")
+def stderr_one_line(context):
+    lines = context.stderr.strip().splitlines()
+    assert len(lines) == 1, f"stderr has {len(lines)} lines:\n{context.stderr[-3000:]}"
+    assert "Traceback" not in context.stderr
+
+
+@then("the output contains these lines in order")
+def lines_in_order(context):
+    position = 0
+    for row in context.table:
+        found = context.stdout.find(row["line"], position)
+        assert found >= 0, f"{row['line']!r} not found after offset {position}:\n{context.stdout}"
+        position = found + len(row["line"])
+
+
+@then("the output has no traceback")
+def no_traceback(context):
+    assert "Traceback" not in context.stdout + context.stderr, context.stdout + context.stderr
+
+
+@then("no process of the run is left")
+def no_leftovers(context):
+    deadline = time.monotonic() + 5
+    while marked_processes(context.marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = marked_processes(context.marker)
+    assert not left, f"processes left behind: {left}"
+
+
+@then("the runner stopped within {seconds:d} seconds")
+def stopped_within(context, seconds):
+    assert context.stop_seconds < seconds, f"stopping took {context.stop_seconds:.1f} s"
+
+
+@then('the file "{name}" has {count:d} lines with {distinct:d} distinct values')
+def file_lines(context, name, count, distinct):
+    lines = (suite_dir(context) / name).read_text().splitlines()
+    assert len(lines) == count, f"{name} has {len(lines)} lines: {lines}"
+    assert len(set(lines)) == distinct, f"{name} has {len(set(lines))} distinct values: {lines}"
+
+
+@then("the step ran in a child of the runner process")
+def ran_in_child(context):
+    pid, parent = map(int, (suite_dir(context) / "pid.log").read_text().split())
+    assert parent == context.process.pid, f"parent {parent}, runner {context.process.pid}"
+    assert pid != context.process.pid
+
+
+@when('I wait until the file "{name}" exists')
+def wait_for_file(context, name):
+    path = suite_dir(context) / name
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{name} did not appear within 60 s"
+        assert context.process.poll() is None, "the runner ended before the file appeared"
+        time.sleep(0.05)
+
+
+@then('the last line matches "{pattern}"')
+def last_line_matches(context, pattern):
+    lines = context.stdout.rstrip("\n").splitlines()
+    assert lines and re.fullmatch(pattern, lines[-1]), f"last line {lines[-1:]!r} !~ {pattern!r}"
+
+
+@then('the file "{name}" does not exist')
+def file_missing(context, name):
+    assert not (suite_dir(context) / name).exists(), f"{name} exists: a feature ran"
+
+
+_BEHAVE_SUMMARY = re.compile(r"^(\d+) scenarios? passed, (\d+) failed(.*)$", re.MULTILINE)
+
+
+def behave_counts(text: str) -> tuple[int, int, int]:
+    """(passed, failing, skipped) from plain behave's "N scenarios passed, ..." line."""
+    match = _BEHAVE_SUMMARY.search(text)
+    assert match, f"no behave summary in:\n{text[-2000:]}"
+    extra = dict(
+        (name, int(number))
+        for number, name in re.findall(r"(\d+) (\w+)", match.group(3))
+    )
+    failing = int(match.group(2)) + sum(
+        extra.get(name, 0) for name in ("error", "errored", "undefined", "hook_error")
+    )
+    skipped = extra.get("skipped", 0) + extra.get("untested", 0)
+    return int(match.group(1)), failing, skipped
+
+
+@then('the runner\'s outcome equals plain behave\'s for "{args}"')
+def same_as_behave(context, args):
+    plain = subprocess.run(
+        [sys.executable, "-m", "behave", *shlex.split(args)],
+        cwd=suite_dir(context), capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        env=runner_env(context), check=False,
+    )
+    ours = re.fullmatch(r"scenarios: (\d+) passed, (\d+) failed, (\d+) skipped",
+                        context.stdout.rstrip("\n").splitlines()[-1])
+    assert ours, context.stdout[-2000:]
+    assert tuple(map(int, ours.groups())) == behave_counts(plain.stdout), plain.stdout[-2000:]
+    assert (plain.returncode == 0) == (context.exit_code == 0), (plain.returncode, context.exit_code)

@@ -1,0 +1,161 @@
+Feature: A worker that dies, hangs or is interrupted does not stop the run, and nothing is lost
+
+  Background:
+    Given 4 passing features
+    And a file "features/steps/fault_steps.py":
+      """
+      import ctypes
+      import os
+      import signal
+      import sys
+      import time
+      from behave import step
+
+      @step("it prints {text}")
+      def prints(context, text):
+          print(text)
+
+      @step("the worker is killed by SIGKILL")
+      def sigkill(context):
+          sys.stdout.flush()
+          os.kill(os.getpid(), signal.SIGKILL)
+
+      @step("the worker crashes with a segmentation fault")
+      def segfault(context):
+          ctypes.string_at(0)
+
+      @step("the worker calls os._exit({code:d})")
+      def hard_exit(context, code):
+          os._exit(code)
+
+      @step("it calls sys.exit({code:d})")
+      def soft_exit(context, code):
+          sys.exit(code)
+
+      @step("it raises KeyboardInterrupt")
+      def keyboard_interrupt(context):
+          raise KeyboardInterrupt
+
+      @step("it hangs")
+      def hangs(context):
+          with open("hanging.flag", "w") as flag:
+              flag.write(str(os.getpid()))
+          time.sleep(600)
+      """
+
+  Scenario Outline: a worker that dies mid-feature: <cause>
+    Given a feature file "zz_dies.feature":
+      """
+      Feature: dies
+        Scenario: the victim
+          Given it prints last words before dying
+          And <step>
+      """
+    When I run the runner with "-j 2"
+    Then the exit code is 1
+    And the output contains "features/zz_dies.feature  errored"
+    And the output contains "<message>"
+    And the output contains "errored   features/zz_dies.feature:2  the victim"
+    And the output contains "features/pass_003.feature  passed"
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+    And no process of the run is left
+
+    Examples:
+      | cause    | step                                         | message                                                 |
+      | SIGKILL  | the worker is killed by SIGKILL              | worker exited by signal 9 (SIGKILL), possibly out of memory |
+      | segfault | the worker crashes with a segmentation fault | worker exited by signal 11 (SIGSEGV)                    |
+      | os._exit | the worker calls os._exit(3)                 | worker exited with code 3                               |
+
+  Scenario: the output a dead worker had printed is still shown
+    Given a feature file "zz_dies.feature":
+      """
+      Feature: dies
+        Scenario: the victim
+          Given it prints last words before dying
+          And the worker is killed by SIGKILL
+      """
+    When I run the runner with "-j 1 --no-capture"
+    Then the exit code is 1
+    And the output contains "last words before dying"
+
+  Scenario Outline: a step that ends the interpreter is errored and the worker is replaced: <cause>
+    Given a feature file "zz_exits.feature":
+      """
+      Feature: exits
+        Scenario: leaves early
+          Given <step>
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "<message>"
+    And the output contains "features/pass_003.feature  passed"
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+
+    Examples:
+      | cause             | step                       | message                            |
+      | sys.exit          | it calls sys.exit(0)       | a step or hook raised SystemExit   |
+      | KeyboardInterrupt | it raises KeyboardInterrupt | errored   features/zz_exits.feature:2  leaves early |
+
+  Scenario: after too many crashes the run aborts and names the features that never ran
+    Given a feature file "a_dies.feature":
+      """
+      Feature: first to die
+        Scenario: dies first
+          Given the worker is killed by SIGKILL
+      """
+    And a feature file "b_dies.feature":
+      """
+      Feature: second to die
+        Scenario: dies second
+          Given the worker is killed by SIGKILL
+      """
+    When I run the runner with "-j 1 --max-worker-restarts 1"
+    Then the exit code is 1
+    And the output contains "2 workers crashed, more than --max-worker-restarts 1 allows"
+    And the output contains these lines in order
+      | line                     |
+      | features that never ran: |
+      | features/pass_000.feature |
+      | features/pass_003.feature |
+    And the last line is "scenarios: 0 passed, 6 failed, 0 skipped"
+    And no process of the run is left
+
+  Scenario: a hanging feature is killed at the timeout and the run goes on
+    Given a feature file "a_hangs.feature":
+      """
+      Feature: hangs
+        Scenario: never ends
+          Given it hangs
+      """
+    When I run the runner with "-j 2 --timeout 3"
+    Then the exit code is 1
+    And the output contains "features/a_hangs.feature  errored"
+    And the output contains "timed out after 3 s"
+    And the output contains "features/pass_003.feature  passed"
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+    And no process of the run is left
+
+  Scenario Outline: <signal> stops the workers, prints what finished and exits <code>
+    Given a feature file "a_hangs.feature":
+      """
+      Feature: hangs
+        Scenario: never ends
+          Given it hangs
+      """
+    When I start the runner with "-j 2"
+    And I wait until the file "hanging.flag" exists
+    And I send <signal> to the runner
+    Then the exit code is <code>
+    And the runner stopped within 5 seconds
+    And the output contains "interrupted by <signal>"
+    And the output contains these lines in order
+      | line                                         |
+      | features that did not finish (interrupted):  |
+      | features/a_hangs.feature                      |
+    And the last line matches "scenarios: \d+ passed, 0 failed, \d+ skipped"
+    And no process of the run is left
+
+    Examples:
+      | signal  | code |
+      | SIGINT  | 130  |
+      | SIGTERM | 143  |

@@ -1,0 +1,60 @@
+"""Sessions: lint, unit_tests, coverage_report (default) and bench, reliability (on demand).
+
+`nox` runs the defaults. `nox -s unit_tests -- features/some.feature` runs one file: the
+session's arguments go to the runner unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+# unit_tests runs last so that the last line `nox` prints to stdout is the runner's verdict.
+nox.options.sessions = ["lint", "coverage_report", "unit_tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+RUNNER = "scripts/run_behave_parallel.py"
+#: Features tagged @slow are the heavy reliability cases, run by `nox -s reliability`.
+DEFAULT_SELECTION = ["--tags", "not @slow"]
+
+
+def _install(session: nox.Session, extras: str = "test") -> None:
+    session.install("-e", f".[{extras}]")
+
+
+def _runner_args(session: nox.Session) -> list[str]:
+    return list(session.posargs) or [*DEFAULT_SELECTION, "features"]
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (including bandit's S rules), ruff format, mypy --strict on the package."""
+    session.install("ruff>=0.6", "mypy>=1.10", "-e", ".[test]")
+    session.run("ruff", "check", "src", "scripts", "features", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "scripts", "features", "noxfile.py")
+    session.run("mypy", "--strict", "src")
+
+
+@nox.session(python=PYTHON)
+def unit_tests(session: nox.Session) -> None:
+    """The project's features, run in parallel by the project's own runner."""
+    _install(session)
+    session.run("python", RUNNER, *_runner_args(session))
+
+
+@nox.session(python=PYTHON)
+def coverage_report(session: nox.Session) -> None:
+    """The features under coverage.py: parent, workers and every subprocess a step starts."""
+    _install(session)
+    data_dir = os.path.join(session.create_tmp(), "coverage")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    os.makedirs(data_dir)
+    env = {"COVERAGE_FILE": os.path.join(data_dir, ".coverage"),
+           "COVERAGE_PROCESS_START": os.path.abspath("pyproject.toml")}
+    session.run("coverage", "run", RUNNER, *_runner_args(session), env=env)
+    session.run("coverage", "combine", "--quiet", env=env)
+    session.run("coverage", "report", env=env)

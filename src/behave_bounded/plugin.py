@@ -1,0 +1,60 @@
+"""``behave --runner behave_bounded:ParallelRunner``: the runner's face inside behave.
+
+behave parses its command line before it loads a runner, so our own options cannot be given
+as flags here; they come from ``-D behave_bounded.NAME=VALUE``, ``BEHAVE_BOUNDED_*`` and
+``[tool.behave-bounded]``, plus behave's own ``-j/--jobs`` (a value above 1; behave's default
+of 1 means "not given", so ``auto`` still applies). Exit codes other than 0 and 1 (usage
+errors, interruptions) leave through ``SystemExit`` because behave only knows pass and fail.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from behave_bounded.config import from_userdata, resolve
+from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, BoundedError, CollectionError
+from behave_bounded.run import execute
+
+
+def behave_command_args() -> tuple[str, ...]:
+    """The arguments behave was started with: the workers rebuild their configuration."""
+    return tuple(sys.argv[1:])
+
+
+class ParallelRunner:
+    """A behave runner class: ``run()`` returns True when the run failed."""
+
+    def __init__(self, config: Any, **_kwargs: Any) -> None:
+        self.config = config
+
+    def run(self) -> bool:
+        try:
+            given = from_userdata(dict(self.config.userdata or {}))
+            if int(getattr(self.config, "jobs", 1) or 1) > 1:
+                given.setdefault("jobs", int(self.config.jobs))
+            settings = resolve(given, behave_command_args(), directory=None)
+            code = execute(settings, config=self.config)
+        except CollectionError as error:
+            for problem in error.problems:
+                print(problem, file=sys.stderr)
+            code = EXIT_USAGE
+        except BoundedError as error:
+            print(f"behave-bounded: error: {error}", file=sys.stderr)
+            code = error.exit_code
+        if code not in (EXIT_OK, EXIT_FAILED):
+            sys.stdout.flush()
+            raise SystemExit(code)
+        return code == EXIT_FAILED
+
+    # behave's ITestRunner interface asks for these; a parallel run has no single context.
+    @property
+    def undefined_steps(self) -> list[Any]:
+        return []
+
+    @property
+    def aborted(self) -> bool:
+        return False
+
+
+__all__ = ["ParallelRunner"]

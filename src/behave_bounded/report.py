@@ -1,0 +1,203 @@
+"""The console: a line per finished feature, bounded failure output, the summary, the verdict.
+
+The verdict line ``scenarios: P passed, F failed, S skipped`` is always the last line the run
+prints, because CI systems and people read it there; everything else is printed before it.
+What the console shows is bounded: at most ``--show-output`` of each failing feature's
+output, and at most :data:`MAX_LISTED` scenarios or features per list in the summary.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import TextIO
+
+from behave_bounded.collect import FeatureInfo
+from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
+from behave_bounded.results import (
+    CapturedStream,
+    RunResult,
+    ScenarioResult,
+    Status,
+    StreamStats,
+    TaskResult,
+)
+
+#: Longest list of scenarios or features the summary prints; the rest are counted.
+MAX_LISTED = 100
+_ORDER = (Status.ERRORED, Status.FAILED, Status.XPASSED, Status.UNDEFINED, Status.PASSED,
+          Status.XFAILED, Status.SKIPPED)
+_BREAKDOWN = (Status.PASSED, Status.FAILED, Status.ERRORED, Status.SKIPPED, Status.UNDEFINED)
+
+
+def feature_status(scenarios: Iterable[ScenarioResult]) -> Status:
+    """The worst status among a feature's scenarios (skipped when it has none)."""
+    present = {s.status for s in scenarios}
+    return next((status for status in _ORDER if status in present), Status.SKIPPED)
+
+
+def tail_text(text: str, limit: int, spill_path: str | None) -> str:
+    """The last ``limit`` bytes of ``text`` (tail first: the end is where the error is)."""
+    data = text.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return text
+    shown = data[len(data) - limit :].decode("utf-8", "ignore")
+    where = f"; full output: {spill_path}" if spill_path else ""
+    return f"[behave-bounded: {len(data) - limit} bytes above not shown{where}]\n{shown}"
+
+
+class ConsoleReport:
+    """Prints results as they arrive and the summary at the end."""
+
+    def __init__(self, stream: TextIO, features: Mapping[str, FeatureInfo], show_output: int,
+                 workers: int = 0) -> None:
+        self.stream = stream
+        self.features = features
+        self.show_output = show_output
+        self.workers = workers
+
+    def print(self, text: str = "") -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
+        """The worker's scenario results, or, when the task died, its scenarios as errored."""
+        if result.scenarios or not result.error:
+            return result.scenarios
+        info = self.features.get(result.task.path)
+        if info is None:
+            return (ScenarioResult(result.task.label, "(whole feature)", Status.ERRORED,
+                                   result.duration, result.error),)
+        return tuple(
+            ScenarioResult(s.location, s.name,
+                           Status.ERRORED if s.selected else Status.SKIPPED,
+                           0.0, result.error if s.selected else "", s.tags)
+            for s in info.scenarios
+        )
+
+    def task_finished(self, result: TaskResult) -> TaskResult:
+        """Print the feature's line (and its output when it failed); return it without text."""
+        scenarios = self.scenarios_of(result)
+        status = feature_status(scenarios)
+        if result.error:
+            status = Status.ERRORED
+        self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
+        if status.fails_run or result.error:
+            self._show_output(result, status)
+        return replace(
+            result,
+            scenarios=scenarios,
+            stdout=_without_text(result.stdout),
+            stderr=_without_text(result.stderr),
+        )
+
+    def _show_output(self, result: TaskResult, status: Status) -> None:
+        header = f"---- {result.task.label}: {status.value} (worker {result.worker})"
+        if result.error:
+            header += f": {result.error}"
+        self.print(header)
+        for stream in (result.stdout, result.stderr):
+            if stream.text:
+                shown = tail_text(stream.text, self.show_output, stream.stats.spill_path)
+                self.print(shown.rstrip("\n"))
+        self.print(f"---- end of {result.task.label}")
+
+    def summary(self, run: RunResult) -> int:
+        """Print the summary and the verdict line (last); return the exit code."""
+        counts: Counter[Status] = Counter()
+        problems: list[ScenarioResult] = []
+        for result in run.results:
+            for scenario in result.scenarios:
+                counts[scenario.status] += 1
+                if scenario.status.fails_run:
+                    problems.append(scenario)
+        not_run = run.never_ran + run.interrupted
+        not_run_scenarios = sum(task.scenario_count for task in not_run)
+        lost = bool(run.aborted) and not run.interrupted_by
+        self.print()
+        self.print("=" * 25 + " behave-bounded summary " + "=" * 25)
+        self._list("failing scenarios", (f"{s.status.value:9} {s.location}  {s.name}"
+                                         + _first_line(s.message) for s in problems))
+        self._list("features that did not finish (interrupted)",
+                   (t.label for t in run.interrupted))
+        self._list("features that never ran", (t.label for t in run.never_ran))
+        for error in run.teardown_errors:
+            self.print(f"error: {error}")
+        if run.setup_error:
+            self.print(f"error: {run.setup_error}")
+            print(f"behave-bounded: error: {run.setup_error}", file=sys.stderr, flush=True)
+        if run.aborted:
+            self.print(f"run stopped early: {run.aborted}")
+        breakdown = ", ".join(f"{counts[status]} {status.value}" for status in _BREAKDOWN)
+        if not_run_scenarios:
+            breakdown += f", {not_run_scenarios} not run"
+        self.print(f"scenarios by status: {breakdown}")
+        self.print(f"wall time {run.wall_time:.2f} s, {self.workers} worker(s)")
+        passed = counts[Status.PASSED] + counts[Status.XFAILED]
+        failed = sum(n for status, n in counts.items() if status.fails_run)
+        skipped = counts[Status.SKIPPED]
+        if lost:
+            failed += not_run_scenarios
+        else:
+            skipped += not_run_scenarios
+        self.stream.flush()
+        self.print(f"scenarios: {passed} passed, {failed} failed, {skipped} skipped")
+        return exit_code(run, failed)
+
+    def _list(self, title: str, lines: Iterable[str]) -> None:
+        items = list(_bounded(lines))
+        if not items:
+            return
+        self.print(f"{title}:")
+        for item in items:
+            self.print(f"  {item}")
+
+
+def _bounded(lines: Iterable[str]) -> Iterable[str]:
+    extra = 0
+    for number, line in enumerate(lines):
+        if number < MAX_LISTED:
+            yield line
+        else:
+            extra += 1
+    if extra:
+        yield f"... and {extra} more"
+
+
+def _first_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return f"  -- {lines[0][:200]}" if lines else ""
+
+
+def _without_text(stream: CapturedStream) -> CapturedStream:
+    return CapturedStream("", stream.stats) if stream.text else stream
+
+
+def exit_code(run: RunResult, failed: int) -> int:
+    """0 passed, 1 failed, 2 could not start, 130/143 interrupted (documented in README)."""
+    if run.interrupted_by:
+        return EXIT_SIGINT if run.interrupted_by == 2 else EXIT_SIGTERM
+    if run.setup_error:
+        return EXIT_USAGE
+    if failed or run.teardown_errors or run.aborted:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def skipped_features(features: Iterable[FeatureInfo]) -> list[TaskResult]:
+    """Results for features with no selected scenario: reported skipped, never sent to a worker."""
+    empty = CapturedStream("", StreamStats("stdout"))
+    return [
+        TaskResult(
+            task=info.task(0),
+            scenarios=tuple(ScenarioResult(s.location, s.name, Status.SKIPPED, 0.0, "", s.tags)
+                            for s in info.scenarios),
+            duration=0.0,
+            stdout=empty,
+            stderr=replace(empty, stats=StreamStats("stderr")),
+        )
+        for info in features
+    ]
+

@@ -1,0 +1,131 @@
+"""The small, frozen records that cross process boundaries.
+
+Every module of the package may import this one; it imports nothing of ours. Each record
+has bounded fields: text fields are cut by whoever builds them (the worker keeps at most
+the capture limit per stream, error messages are clipped by :func:`clip`), so pickling a
+result never moves an unbounded amount of data between processes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+#: Longest error message a scenario result carries; longer ones keep head and tail.
+MAX_MESSAGE_CHARS = 4096
+
+
+class Status(enum.StrEnum):
+    """Outcome of one scenario as the runner reports it (a superset of behave's)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERRORED = "errored"
+    SKIPPED = "skipped"
+    UNDEFINED = "undefined"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+
+    @property
+    def fails_run(self) -> bool:
+        """Whether this outcome makes the run fail (exit code 1)."""
+        return self in _FAILING
+
+
+_FAILING = frozenset({Status.FAILED, Status.ERRORED, Status.UNDEFINED, Status.XPASSED})
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Keep the head and the tail of ``text`` so that it is at most ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n[... {len(text) - limit} characters cut ...]\n"
+    head = (limit - len(marker)) // 4
+    tail = limit - len(marker) - head
+    return text[:head] + marker + text[len(text) - tail :]
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """What happened to one captured stream (stdout or stderr) of one task."""
+
+    name: str
+    written: int = 0
+    kept: int = 0
+    spill_path: str | None = None
+
+    @property
+    def dropped(self) -> int:
+        return self.written - self.kept
+
+    @property
+    def truncated(self) -> bool:
+        return self.dropped > 0
+
+
+@dataclass(frozen=True)
+class CapturedStream:
+    """The kept text of a stream (at most the capture limit) and its statistics."""
+
+    text: str
+    stats: StreamStats
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """One executed (or skipped) scenario; an outline row counts as one scenario."""
+
+    location: str  # "path:line", path relative to the working directory
+    name: str
+    status: Status
+    duration: float = 0.0
+    message: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Task:
+    """A unit of work sent to a worker: one feature file, optionally narrowed to lines."""
+
+    index: int
+    path: str
+    lines: tuple[int, ...] = ()
+    scenario_count: int = 0
+
+    @property
+    def label(self) -> str:
+        if not self.lines:
+            return self.path
+        return self.path + "".join(f":{line}" for line in self.lines)
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """Everything a worker reports about one task; ``report`` is behave's bounded output."""
+
+    task: Task
+    scenarios: tuple[ScenarioResult, ...]
+    duration: float
+    stdout: CapturedStream
+    stderr: CapturedStream
+    worker: int = 0
+    error: str = ""  # why the task as a whole errored (crash, timeout, hook error)
+    feature_failed: bool = False  # behave's own verdict (hook errors, cleanup errors, ...)
+
+
+@dataclass
+class RunResult:
+    """The run as the parent saw it; mutable because the supervisor fills it as events arrive.
+
+    ``results`` keeps every finished task; the reporter empties the captured text of tasks it
+    has already shown, so this list grows by a few hundred bytes per task, never by output.
+    """
+
+    results: list[TaskResult] = field(default_factory=list)
+    never_ran: list[Task] = field(default_factory=list)  # not started: abort, --stop, signal
+    interrupted: list[Task] = field(default_factory=list)  # running when the run was stopped
+    teardown_errors: list[str] = field(default_factory=list)  # after_all failures, per worker
+    setup_error: str = ""  # a worker could not start: the run ends with exit code 2
+    aborted: str = ""  # why scheduling stopped early, for the summary
+    interrupted_by: int = 0  # signal number when interrupted
+    wall_time: float = 0.0

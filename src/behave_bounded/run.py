@@ -1,0 +1,86 @@
+"""One run from settings to exit code: collect, pre-import, supervise, report.
+
+Both faces of the runner call :func:`execute`: the ``behave-bounded`` command line and
+``behave --runner behave_bounded:ParallelRunner``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from behave_bounded.collect import behave_configuration, collect
+from behave_bounded.config import Settings
+from behave_bounded.pool import Supervisor
+from behave_bounded.preimport import preimport
+from behave_bounded.report import ConsoleReport, skipped_features
+from behave_bounded.results import RunResult, TaskResult
+
+
+def warn(message: str) -> None:
+    """Warnings go to the parent's stderr, one line each."""
+    sys.stderr.write(f"behave-bounded: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def make_spill_dir(artifacts: str) -> str | None:
+    """A private (0700) directory for this run's spill files, or None (with a warning)."""
+    try:
+        base = Path(artifacts)
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return tempfile.mkdtemp(prefix="run-", dir=base)
+    except OSError as error:
+        warn(f"cannot use the artifact directory {artifacts}: {error}; "
+             "keeping truncated output only")
+        return None
+
+
+def remove_if_empty(directory: str | None) -> None:
+    if directory:
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
+
+
+def execute(settings: Settings, stream: TextIO | None = None, config: Any = None) -> int:
+    """Run the suite the settings describe; returns the exit code (see errors.EXIT_*)."""
+    stream = sys.stdout if stream is None else stream
+    config = config if config is not None else behave_configuration(settings.behave_args)
+    features = collect(config)
+    to_run = [info for info in features if info.selected]
+    tasks = [info.task(index) for index, info in enumerate(to_run)]
+    workers = settings.worker_count(len(tasks))
+    report = ConsoleReport(stream, {info.path: info for info in features}, settings.show_output,
+                           workers if tasks else 0)
+    run = RunResult()
+    for result in skipped_features(info for info in features if not info.selected):
+        run.results.append(report.task_finished(result))
+    if tasks:
+        preimport(settings.preimport, settings.preimport_timeout, warn)
+        spill_dir = make_spill_dir(settings.artifacts) if settings.spill else None
+
+        def on_result(result: TaskResult) -> TaskResult:
+            shown = report.task_finished(result)
+            _discard_clean_spills(result)
+            return shown
+
+        supervisor = Supervisor(settings, workers, on_result, spill_dir,
+                                stop_on_failure=bool(config.stop))
+        supervised = supervisor.execute(tasks)
+        supervised.results[:0] = run.results
+        run = supervised
+        remove_if_empty(spill_dir)
+    return report.summary(run)
+
+
+def _discard_clean_spills(result: TaskResult) -> None:
+    """A spill file is kept only when it holds something the console could not show."""
+    if result.error or any(s.status.fails_run for s in result.scenarios):
+        return
+    for stream in (result.stdout, result.stderr):
+        if stream.stats.spill_path and not stream.stats.truncated:
+            with contextlib.suppress(OSError):
+                os.unlink(stream.stats.spill_path)

@@ -1,0 +1,251 @@
+"""Runs tasks through behave inside one long-lived worker process.
+
+A worker keeps one behave runner for its whole life, so ``before_all``/``after_all`` run once
+per worker (as pytest-xdist's session fixtures run once per worker) while every other hook
+runs exactly as in plain behave. Each task runs under a :class:`TaskCapture`, so whatever the
+feature prints is bounded before it ever reaches the parent.
+
+Messages to the parent (over a ``multiprocessing`` connection), each small and bounded:
+``("ready", None)``, ``("setup_error", text)``, ``("started", (index, spill_paths))``,
+``("result", TaskResult)``, ``("retire", reason)``, ``("closed", after_all_error)``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from behave.formatter._registry import make_formatters
+from behave.model_core import FileLocation
+from behave.model_type import Status as BehaveStatus
+from behave.reporter.summary import SummaryReporter
+from behave.runner import Context, Runner
+from behave.runner_util import parse_features
+
+from behave_bounded.capture import Keep, TaskCapture
+from behave_bounded.collect import behave_configuration
+from behave_bounded.config import Settings
+from behave_bounded.errors import WorkerSetupError
+from behave_bounded.results import ScenarioResult, Status, Task, TaskResult, clip
+
+_STATUS = {
+    BehaveStatus.passed: Status.PASSED,
+    BehaveStatus.failed: Status.FAILED,
+    BehaveStatus.skipped: Status.SKIPPED,
+    BehaveStatus.untested: Status.SKIPPED,
+    BehaveStatus.undefined: Status.UNDEFINED,
+}
+
+
+def where(error: BaseException, base_dir: str) -> str:
+    """``path:line`` of the innermost traceback frame inside the suite (or the innermost)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = [f for f in frames if os.path.abspath(f.filename).startswith(base_dir + os.sep)]
+    frame = (inside or frames or [None])[-1]
+    if frame is None:
+        return "<unknown>"
+    return f"{os.path.relpath(frame.filename)}:{frame.lineno}"
+
+
+def describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+class WorkerSession:
+    """One behave runner kept for the life of a worker process."""
+
+    def __init__(self, behave_args: tuple[str, ...]) -> None:
+        self.config = behave_configuration(behave_args)
+        if not self.config.format:
+            self.config.format = [self.config.default_format]
+        # The run's summary is the parent's; behave's own would count one feature at a time.
+        self.config.reporters = [
+            r for r in self.config.reporters if not isinstance(r, SummaryReporter)
+        ]
+        self.runner = Runner(self.config)
+        self.base_dir = ""
+        self._setup_error: BaseException | None = None
+
+    def setup(self) -> None:
+        """Load hooks and steps, then run ``before_all``; errors name the file and line."""
+        runner = self.runner
+        runner.path_manager.__enter__()  # sys.path as behave sets it, for the worker's life
+        runner.setup_paths()
+        self.base_dir = os.path.abspath(runner.base_dir)
+        runner.context = Context(runner)
+        try:
+            runner.load_hooks()
+            runner.load_step_definitions()
+        except Exception as error:
+            raise WorkerSetupError(
+                f"{where(error, self.base_dir)}: loading the suite raised {describe(error)}"
+            ) from None
+        before_all = runner.hooks["before_all"]
+        runner.hooks["before_all"] = self._remember_error(before_all)
+        runner.run_hook("before_all")
+        runner.hooks["before_all"] = before_all
+        if runner.hook_failures or runner.aborted:
+            error = self._setup_error
+            place = where(error, self.base_dir) if error else self.config.environment_file
+            reason = describe(error) if error else "it failed"
+            raise WorkerSetupError(f"{place}: before_all hook raised {reason}")
+
+    def _remember_error(self, hook: Callable[..., Any]) -> Callable[..., Any]:
+        def remembering(context: Any) -> Any:
+            try:
+                return hook(context)
+            except BaseException as error:
+                self._setup_error = error
+                raise
+
+        return remembering
+
+    def run_task(self, task: Task) -> tuple[tuple[ScenarioResult, ...], bool]:
+        """Run one feature file; returns its scenario results and behave's failed flag."""
+        runner = self.runner
+        locations = [FileLocation(task.path, line) for line in task.lines]
+        features = parse_features(locations or [FileLocation(task.path)], language=self.config.lang)
+        formatters = make_formatters(self.config, [])
+        runner.formatters = formatters
+        results: list[ScenarioResult] = []
+        failed = False
+        hook_failures = runner.hook_failures
+        for feature in features:
+            runner.feature = feature
+            for formatter in formatters:
+                formatter.uri(feature.filename)
+            failed = bool(feature.run(runner)) or failed
+            for reporter in self.config.reporters:
+                reporter.feature(feature)
+            results.extend(scenario_result(s) for s in feature.walk_scenarios())
+        for formatter in formatters:
+            formatter.close()
+        return tuple(results), failed or runner.hook_failures > hook_failures
+
+    @property
+    def aborted(self) -> bool:
+        return bool(self.runner.aborted)
+
+    def teardown(self) -> str:
+        """Run ``after_all`` and the remaining cleanups; the error text, or ''."""
+        runner = self.runner
+        failures = runner.hook_failures
+        runner.run_hook_with_capture("after_all")
+        try:
+            runner.context._do_remaining_cleanups()
+        except Exception as error:
+            return f"cleanup after all features raised {describe(error)}"
+        for reporter in self.config.reporters:
+            reporter.end()
+        if runner.hook_failures > failures:
+            return "after_all hook failed"
+        return ""
+
+
+def scenario_result(scenario: Any) -> ScenarioResult:
+    """Translate behave's scenario into our bounded record."""
+    steps = list(scenario.all_steps)
+    if any(step.status == BehaveStatus.undefined for step in steps):
+        status = Status.UNDEFINED
+    else:
+        status = _STATUS.get(scenario.status, Status.ERRORED)
+    messages = [scenario.error_message] if getattr(scenario, "error_message", None) else []
+    messages += [step.error_message for step in steps if step.error_message]
+    if status is Status.UNDEFINED:
+        messages += [f"undefined step: {s.keyword} {s.name}" for s in steps if s.status == "undefined"]
+    return ScenarioResult(
+        location=f"{os.path.relpath(scenario.filename)}:{scenario.line}",
+        name=scenario.name,
+        status=status,
+        duration=float(scenario.duration or 0.0),
+        message=clip("\n".join(messages)),
+        tags=tuple(sorted(str(tag) for tag in scenario.effective_tags)),
+    )
+
+
+def _restore_signals(parent_handlers: dict[int, Any]) -> None:
+    """Undo the parent's supervisor handlers, so a test sees the signals plain behave sees."""
+    for signum, handler in parent_handlers.items():
+        if signal.getsignal(signum) == handler:  # bound methods: equal, never identical
+            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, default)
+
+
+def worker_main(conn: Any, worker_id: int, settings: Settings, parent_handlers: dict[int, Any],
+                spill_dir: str | None) -> None:
+    """Entry point of a worker process (the target of ``multiprocessing.Process``)."""
+    _restore_signals(parent_handlers)
+    keep = Keep(settings.keep)
+
+    def capture(label: str) -> TaskCapture:
+        return TaskCapture(settings.max_output, keep, spill_dir, settings.max_spill, label)
+
+    setup_capture = capture("worker-setup")
+    setup_capture.start()
+    try:
+        session = WorkerSession(settings.behave_args)
+        session.setup()
+    except WorkerSetupError as error:
+        setup_capture.stop()
+        conn.send(("setup_error", str(error)))
+        return
+    setup_capture.stop()
+    conn.send(("ready", None))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:  # the parent is gone: nothing left to do
+            return
+        if task is None:
+            break
+        retire = _run_one(conn, worker_id, session, task, capture(task.path))
+        if retire:
+            conn.send(("retire", retire))
+            return
+    teardown_capture = capture("worker-teardown")
+    teardown_capture.start()
+    error = session.teardown()
+    stdout, _ = teardown_capture.stop()
+    if error and stdout.text:
+        error = error + "\n" + clip(stdout.text)
+    conn.send(("closed", error))
+
+
+def _run_one(conn: Any, worker_id: int, session: WorkerSession, task: Task,
+             task_capture: TaskCapture) -> str:
+    """Run a task and send its result; returns why the worker must retire, or ''."""
+    task_capture.start()
+    conn.send(("started", (task.index, dict(task_capture.spill_paths))))
+    started = time.perf_counter()
+    retire = ""
+    error = ""
+    scenarios: tuple[ScenarioResult, ...] = ()
+    failed = True
+    try:
+        scenarios, failed = session.run_task(task)
+    except BaseException as escaped:  # SystemExit / KeyboardInterrupt that behave let through
+        retire = f"a step or hook raised {describe(escaped)} ({where(escaped, session.base_dir)})"
+        error = retire
+    finally:
+        stdout, stderr = task_capture.stop()
+    if session.aborted and not retire:
+        retire = "the run was aborted inside the feature (KeyboardInterrupt or hook error)"
+    result = TaskResult(
+        task=task,
+        scenarios=scenarios,
+        duration=time.perf_counter() - started,
+        stdout=stdout,
+        stderr=stderr,
+        worker=worker_id,
+        error=error,
+        feature_failed=failed,
+    )
+    conn.send(("result", result))
+    sys.stdout.flush()
+    return retire
