@@ -58,7 +58,7 @@ Feature: Features are collected as behave collects them; bad input gets one clea
       [behave]
       default_tags = not @slow
       """
-    When I run the runner with ""
+    When I run the runner without arguments
     Then the last line is "scenarios: 2 passed, 1 failed, 1 skipped"
 
   Scenario: --stop stops scheduling after the first failure and reports the rest as not run
@@ -91,7 +91,7 @@ Feature: Features are collected as behave collects them; bad input gets one clea
             | x |
             | passes | extra |
       """
-    When I run the runner with ""
+    When I run the runner without arguments
     Then the exit code is 2
     And stderr contains "features/broken_one.feature:4: "
     And stderr contains "features/broken_two.feature:6: "

@@ -86,9 +86,9 @@ Feature: Features run in parallel worker processes and every result is reported
             | 2 | fails  |
             | 3 | passes |
       """
-    When I run the runner with ""
+    When I run the runner without arguments
     Then the exit code is 1
-    And the output contains "features/outline.feature:8  row 2"
+    And the output contains "failed    features/outline.feature:7  row 2 -- @1.2"
     And the last line is "scenarios: 2 passed, 1 failed, 0 skipped"
 
   Scenario: before_all and after_all run once per worker, the other hooks once per feature

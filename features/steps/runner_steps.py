@@ -8,6 +8,7 @@ variable in the environment of the runner's process tree.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -95,8 +96,8 @@ def cpu_features(context, count, ms):
     write(context, "features/steps/cpu_steps.py", CPU_STEPS)
 
 
-def runner_command(args: str) -> list[str]:
-    return [sys.executable, "-m", "behave_bounded", *shlex.split(args)]
+def runner_command(args: str, module: str = "behave_bounded") -> list[str]:
+    return [sys.executable, "-m", module, *shlex.split(args)]
 
 
 def runner_env(context, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -108,7 +109,7 @@ def runner_env(context, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def start(context, args: str) -> None:
+def start(context, args: str, module: str = "behave_bounded") -> None:
     suite = suite_dir(context)
     out_dir = tempfile.TemporaryDirectory(prefix="bb-out-")
     context.add_cleanup(out_dir.cleanup)
@@ -116,7 +117,7 @@ def start(context, args: str) -> None:
     context.stderr_path = Path(out_dir.name) / "stderr"
     with open(context.stdout_path, "wb") as out, open(context.stderr_path, "wb") as err:
         context.process = subprocess.Popen(
-            runner_command(args), cwd=suite, stdout=out, stderr=err,
+            runner_command(args, module), cwd=suite, stdout=out, stderr=err,
             stdin=subprocess.DEVNULL, env=runner_env(context),
         )
     context.add_cleanup(kill_leftovers, context)
@@ -174,10 +175,17 @@ def run_runner(context, args):
     finish(context)
 
 
-@when('I run the runner with "{args}" and environment "{assignments}"')
-def run_runner_env(context, args, assignments):
-    context.extra_env = dict(item.split("=", 1) for item in shlex.split(assignments))
-    start(context, args)
+@given('the environment variable {name} is "{value}"')
+def environment_variable(context, name, value):
+    """``-`` leaves the variable unset (an Examples cell cannot be empty here)."""
+    if value == "-":
+        return
+    context.extra_env = {**getattr(context, "extra_env", {}), name: value}
+
+
+@when("I run the runner without arguments")
+def run_runner_bare(context):
+    start(context, "")
     finish(context)
 
 
@@ -323,3 +331,35 @@ def same_as_behave(context, args):
     assert ours, context.stdout[-2000:]
     assert tuple(map(int, ours.groups())) == behave_counts(plain.stdout), plain.stdout[-2000:]
     assert (plain.returncode == 0) == (context.exit_code == 0), (plain.returncode, context.exit_code)
+
+
+@when('I run the probe under the runner with "{args}" and under plain behave')
+def probe_both(context, args):
+    suite = suite_dir(context)
+    context.extra_env = {**getattr(context, "extra_env", {}),
+                         "PROBE_OUTPUT": str(suite / "ours.json")}
+    start(context, args)
+    finish(context)
+    assert context.exit_code == 0, context.stdout[-3000:] + context.stderr[-3000:]
+    plain_env = runner_env(context, {"PROBE_OUTPUT": str(suite / "plain.json")})
+    plain = subprocess.run(
+        [sys.executable, "-m", "behave", *shlex.split(args)], cwd=suite, env=plain_env,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert plain.returncode == 0, plain.stdout[-3000:]
+
+
+@then("the probe saw the same under both")
+def probe_same(context):
+    suite = suite_dir(context)
+    ours = json.loads((suite / "ours.json").read_text())
+    plain = json.loads((suite / "plain.json").read_text())
+    assert ours == plain, f"under the runner:\n{ours}\nunder plain behave:\n{plain}"
+
+
+@when('I run behave with "{args}"')
+def run_behave_with(context, args):
+    suite_dir(context)
+    start(context, args, module="behave")
+    finish(context)

@@ -88,14 +88,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = resolve({**userdata, **given}, tuple(behave_args))
         return execute(settings, config=config)
     except CollectionError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        print(f"behave-bounded: error: {len(error.problems)} problem(s) found while collecting "
-              "features; no feature was run", file=sys.stderr)
+        report_collection_error(error)
         return EXIT_USAGE
     except BoundedError as error:
         print(f"behave-bounded: error: {error}", file=sys.stderr)
         return error.exit_code
+
+
+def report_collection_error(error: CollectionError) -> None:
+    """One problem: one line. Several (files that do not parse): one line each, then a count."""
+    if len(error.problems) == 1:
+        print(f"behave-bounded: error: {error.problems[0]}", file=sys.stderr)
+        return
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    print(f"behave-bounded: error: {len(error.problems)} problem(s) found while collecting "
+          "features; no feature was run", file=sys.stderr)
 
 
 def console_main() -> None:  # pragma: no cover - thin wrapper for the console script

@@ -14,6 +14,9 @@ from typing import Any
 
 from behave_bounded.config import from_userdata, resolve
 from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, BoundedError, CollectionError
+from behave.api.runner import ITestRunner
+
+from behave_bounded.cli import report_collection_error
 from behave_bounded.run import execute
 
 
@@ -22,7 +25,7 @@ def behave_command_args() -> tuple[str, ...]:
     return tuple(sys.argv[1:])
 
 
-class ParallelRunner:
+class ParallelRunner(ITestRunner):  # type: ignore[misc]
     """A behave runner class: ``run()`` returns True when the run failed."""
 
     def __init__(self, config: Any, **_kwargs: Any) -> None:
@@ -36,8 +39,7 @@ class ParallelRunner:
             settings = resolve(given, behave_command_args(), directory=None)
             code = execute(settings, config=self.config)
         except CollectionError as error:
-            for problem in error.problems:
-                print(problem, file=sys.stderr)
+            report_collection_error(error)
             code = EXIT_USAGE
         except BoundedError as error:
             print(f"behave-bounded: error: {error}", file=sys.stderr)
@@ -47,14 +49,10 @@ class ParallelRunner:
             raise SystemExit(code)
         return code == EXIT_FAILED
 
-    # behave's ITestRunner interface asks for these; a parallel run has no single context.
     @property
     def undefined_steps(self) -> list[Any]:
+        """behave prints snippets for these; the workers' reports already show them."""
         return []
-
-    @property
-    def aborted(self) -> bool:
-        return False
 
 
 __all__ = ["ParallelRunner"]

@@ -164,20 +164,23 @@ class Supervisor:
             waitables += [handle.conn, handle.process.sentinel]
         ready = set(wait(waitables, timeout=TICK))
         for handle in list(self.handles.values()):
-            if handle.conn in ready:
-                self._receive(handle)
-            if handle.id in self.handles and handle.process.sentinel in ready:
-                self._reap(handle)
+            if handle.conn in ready or handle.process.sentinel in ready:
+                open_ = self._receive(handle)
+                if handle.id in self.handles and (not open_ or handle.process.sentinel in ready):
+                    self._reap(handle)
         self._check_timeouts()
 
-    def _receive(self, handle: WorkerHandle) -> None:
-        while handle.id in self.handles and _poll(handle.conn):
+    def _receive(self, handle: WorkerHandle) -> bool:
+        """Handle every message waiting on the worker's pipe; False once the pipe is closed."""
+        while handle.id in self.handles:
             try:
+                if not handle.conn.poll():
+                    return True
                 kind, payload = handle.conn.recv()
             except (EOFError, OSError):
-                self._reap(handle, wait_for_exit=True)
-                return
+                return False
             getattr(self, f"_on_{kind}")(handle, payload)
+        return True
 
     def _on_ready(self, handle: WorkerHandle, _: None) -> None:
         handle.state = "ready"
@@ -192,16 +195,17 @@ class Supervisor:
     def _on_started(self, handle: WorkerHandle, payload: tuple[int, dict[str, str | None]]) -> None:
         handle.spill_paths = payload[1]
 
-    def _on_result(self, handle: WorkerHandle, result: TaskResult) -> None:
+    def _on_result(self, handle: WorkerHandle, payload: tuple[TaskResult, str]) -> None:
+        result, retire = payload
         handle.task = None
         handle.state = "ready"
         self._record(result)
-        self._assign(handle)
-
-    def _on_retire(self, handle: WorkerHandle, reason: str) -> None:
-        handle.finished = True
-        self._forget(handle)
-        self._replace_if_needed()
+        if retire:  # the worker exits after this; a fresh one takes its place
+            handle.finished = True
+            self._forget(handle)
+            self._replace_if_needed()
+        else:
+            self._assign(handle)
 
     def _on_closed(self, handle: WorkerHandle, error: str) -> None:
         if error:
@@ -229,16 +233,13 @@ class Supervisor:
         failed = result.error or any(s.status.fails_run for s in result.scenarios)
         if self.stop_on_failure and failed:
             self.stop_scheduling = self.stop_scheduling or "--stop after the first failure"
+            self.run.stopped_early = self.run.stopped_early or self.stop_scheduling
         self.run.results.append(result)
 
     # -- failures -------------------------------------------------------------------------
-    def _reap(self, handle: WorkerHandle, wait_for_exit: bool = False) -> None:
+    def _reap(self, handle: WorkerHandle) -> None:
         """The worker's process ended (or its pipe broke): report and replace it."""
-        if _poll(handle.conn):
-            self._receive(handle)
-            if handle.id not in self.handles:
-                return
-        handle.process.join(timeout=5.0 if wait_for_exit else 0.5)
+        handle.process.join(timeout=5.0)
         if handle.finished:
             self._forget(handle)
             return
@@ -258,7 +259,8 @@ class Supervisor:
                     f"{self.crashes} workers crashed, more than --max-worker-restarts "
                     f"{self.settings.restart_budget(self.workers)} allows"
                 )
-                self.run.aborted = self.stop_scheduling
+                self.run.stopped_early = self.stop_scheduling
+                self.run.lost = True
         self._forget(handle)
         self._replace_if_needed()
 
@@ -335,8 +337,8 @@ class Supervisor:
     def _interrupt(self) -> None:
         name = signal.Signals(self.signal_received).name
         self.run.interrupted_by = self.signal_received
-        self.run.aborted = f"interrupted by {name}"
-        self.stop_scheduling = self.run.aborted
+        self.run.stopped_early = f"interrupted by {name}"
+        self.stop_scheduling = self.run.stopped_early
         for handle in self.handles.values():
             if handle.task is not None:
                 self.run.interrupted.append(handle.task)
@@ -358,13 +360,6 @@ class Supervisor:
         for handle in handles:
             handle.finished = True
             self._forget(handle)
-
-
-def _poll(conn: Any) -> bool:
-    try:
-        return bool(conn.poll())
-    except (EOFError, OSError):
-        return False
 
 
 def _kill_group(pid: int, signum: int) -> None:

@@ -115,7 +115,6 @@ class ConsoleReport:
                     problems.append(scenario)
         not_run = run.never_ran + run.interrupted
         not_run_scenarios = sum(task.scenario_count for task in not_run)
-        lost = bool(run.aborted) and not run.interrupted_by
         self.print()
         self.print("=" * 25 + " behave-bounded summary " + "=" * 25)
         self._list("failing scenarios", (f"{s.status.value:9} {s.location}  {s.name}"
@@ -128,8 +127,8 @@ class ConsoleReport:
         if run.setup_error:
             self.print(f"error: {run.setup_error}")
             print(f"behave-bounded: error: {run.setup_error}", file=sys.stderr, flush=True)
-        if run.aborted:
-            self.print(f"run stopped early: {run.aborted}")
+        if run.stopped_early:
+            self.print(f"run stopped early: {run.stopped_early}")
         breakdown = ", ".join(f"{counts[status]} {status.value}" for status in _BREAKDOWN)
         if not_run_scenarios:
             breakdown += f", {not_run_scenarios} not run"
@@ -138,7 +137,7 @@ class ConsoleReport:
         passed = counts[Status.PASSED] + counts[Status.XFAILED]
         failed = sum(n for status, n in counts.items() if status.fails_run)
         skipped = counts[Status.SKIPPED]
-        if lost:
+        if run.lost:
             failed += not_run_scenarios
         else:
             skipped += not_run_scenarios
@@ -181,7 +180,7 @@ def exit_code(run: RunResult, failed: int) -> int:
         return EXIT_SIGINT if run.interrupted_by == 2 else EXIT_SIGTERM
     if run.setup_error:
         return EXIT_USAGE
-    if failed or run.teardown_errors or run.aborted:
+    if failed or run.teardown_errors or run.lost:
         return EXIT_FAILED
     return EXIT_OK
 

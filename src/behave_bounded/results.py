@@ -126,6 +126,7 @@ class RunResult:
     interrupted: list[Task] = field(default_factory=list)  # running when the run was stopped
     teardown_errors: list[str] = field(default_factory=list)  # after_all failures, per worker
     setup_error: str = ""  # a worker could not start: the run ends with exit code 2
-    aborted: str = ""  # why scheduling stopped early, for the summary
+    stopped_early: str = ""  # why scheduling stopped early, for the summary
+    lost: bool = False  # the features that never ran count as failing (too many crashes)
     interrupted_by: int = 0  # signal number when interrupted
     wall_time: float = 0.0

@@ -7,14 +7,14 @@ feature prints is bounded before it ever reaches the parent.
 
 Messages to the parent (over a ``multiprocessing`` connection), each small and bounded:
 ``("ready", None)``, ``("setup_error", text)``, ``("started", (index, spill_paths))``,
-``("result", TaskResult)``, ``("retire", reason)``, ``("closed", after_all_error)``.
+``("result", (TaskResult, retire_reason))``, ``("closed", after_all_error)``. A worker
+retires (exits after its result) when a feature left its behave runner unusable.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -24,7 +24,7 @@ from behave.formatter._registry import make_formatters
 from behave.model_core import FileLocation
 from behave.model_type import Status as BehaveStatus
 from behave.reporter.summary import SummaryReporter
-from behave.runner import Context, Runner
+from behave.runner import Context, Runner, the_step_registry
 from behave.runner_util import parse_features
 
 from behave_bounded.capture import Keep, TaskCapture
@@ -79,6 +79,7 @@ class WorkerSession:
         runner.setup_paths()
         self.base_dir = os.path.abspath(runner.base_dir)
         runner.context = Context(runner)
+        runner.step_registry = the_step_registry  # the registry run_model() would use
         try:
             runner.load_hooks()
             runner.load_step_definitions()
@@ -204,10 +205,8 @@ def worker_main(conn: Any, worker_id: int, settings: Settings, parent_handlers: 
             return
         if task is None:
             break
-        retire = _run_one(conn, worker_id, session, task, capture(task.path))
-        if retire:
-            conn.send(("retire", retire))
-            return
+        if _run_one(conn, worker_id, session, task, capture(task.path)):
+            return  # the parent replaces a retired worker
     teardown_capture = capture("worker-teardown")
     teardown_capture.start()
     error = session.teardown()
@@ -246,6 +245,5 @@ def _run_one(conn: Any, worker_id: int, session: WorkerSession, task: Task,
         error=error,
         feature_failed=failed,
     )
-    conn.send(("result", result))
-    sys.stdout.flush()
+    conn.send(("result", (result, retire)))
     return retire
