@@ -53,8 +53,10 @@ def coverage_report(session: nox.Session) -> None:
     data_dir = os.path.join(session.create_tmp(), "coverage")
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
-    env = {"COVERAGE_FILE": os.path.join(data_dir, ".coverage"),
-           "COVERAGE_PROCESS_START": os.path.abspath("pyproject.toml")}
+    env = {
+        "COVERAGE_FILE": os.path.join(data_dir, ".coverage"),
+        "COVERAGE_PROCESS_START": os.path.abspath("pyproject.toml"),
+    }
     session.run("coverage", "run", RUNNER, *_runner_args(session), env=env)
     session.run("coverage", "combine", "--quiet", env=env)
     session.run("coverage", "report", env=env)

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""The repository's entry point: ``python scripts/run_behave_parallel.py ARGS`` is ``behave-bounded ARGS``."""
+"""The repository's entry point.
+
+``python scripts/run_behave_parallel.py ARGS`` is ``behave-bounded ARGS``.
+"""
 
 import sys
 

@@ -8,6 +8,7 @@ variable in the environment of the runner's process tree.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,7 +27,7 @@ RUN_TIMEOUT = 300
 #: Bytes of the runner's output read back for assertions (the head and the tail).
 READ_LIMIT = 4 * 2**20
 
-CPU_STEPS = '''
+CPU_STEPS = """
 import time
 from behave import step
 
@@ -35,7 +36,7 @@ def burn(context, ms):
     end = time.process_time() + ms / 1000
     while time.process_time() < end:
         pass
-'''
+"""
 
 
 def suite_dir(context) -> Path:
@@ -77,22 +78,30 @@ def suite_environment(context):
 @given("{count:d} passing features")
 def passing_features(context, count):
     for number in range(count):
-        write(context, f"features/pass_{number:03d}.feature", f"""
+        write(
+            context,
+            f"features/pass_{number:03d}.feature",
+            f"""
             Feature: passing {number}
               Scenario: passes {number}
                 Given it burns 1 ms of CPU
-            """)
+            """,
+        )
     write(context, "features/steps/cpu_steps.py", CPU_STEPS)
 
 
-@given('{count:d} features whose steps burn {ms:d} ms of CPU each')
+@given("{count:d} features whose steps burn {ms:d} ms of CPU each")
 def cpu_features(context, count, ms):
     for number in range(count):
-        write(context, f"features/cpu_{number:03d}.feature", f"""
+        write(
+            context,
+            f"features/cpu_{number:03d}.feature",
+            f"""
             Feature: cpu {number}
               Scenario: burns {number}
                 Given it burns {ms} ms of CPU
-            """)
+            """,
+        )
     write(context, "features/steps/cpu_steps.py", CPU_STEPS)
 
 
@@ -117,8 +126,12 @@ def start(context, args: str, module: str = "behave_bounded") -> None:
     context.stderr_path = Path(out_dir.name) / "stderr"
     with open(context.stdout_path, "wb") as out, open(context.stderr_path, "wb") as err:
         context.process = subprocess.Popen(
-            runner_command(args, module), cwd=suite, stdout=out, stderr=err,
-            stdin=subprocess.DEVNULL, env=runner_env(context),
+            runner_command(args, module),
+            cwd=suite,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=runner_env(context),
         )
     context.add_cleanup(kill_leftovers, context)
 
@@ -163,10 +176,8 @@ def marked_processes(marker: str) -> list[int]:
 
 def kill_leftovers(context) -> None:
     for pid in marked_processes(context.marker):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @when('I run the runner with "{args}"')
@@ -308,10 +319,7 @@ def behave_counts(text: str) -> tuple[int, int, int]:
     """(passed, failing, skipped) from plain behave's "N scenarios passed, ..." line."""
     match = _BEHAVE_SUMMARY.search(text)
     assert match, f"no behave summary in:\n{text[-2000:]}"
-    extra = dict(
-        (name, int(number))
-        for number, name in re.findall(r"(\d+) (\w+)", match.group(3))
-    )
+    extra = dict((name, int(number)) for number, name in re.findall(r"(\d+) (\w+)", match.group(3)))
     failing = int(match.group(2)) + sum(
         extra.get(name, 0) for name in ("error", "errored", "undefined", "hook_error")
     )
@@ -319,32 +327,48 @@ def behave_counts(text: str) -> tuple[int, int, int]:
     return int(match.group(1)), failing, skipped
 
 
-@then('the runner\'s outcome equals plain behave\'s for "{args}"')
+@then("the runner's outcome equals plain behave's for \"{args}\"")
 def same_as_behave(context, args):
     plain = subprocess.run(
         [sys.executable, "-m", "behave", *shlex.split(args)],
-        cwd=suite_dir(context), capture_output=True, text=True, timeout=RUN_TIMEOUT,
-        env=runner_env(context), check=False,
+        cwd=suite_dir(context),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        env=runner_env(context),
+        check=False,
     )
-    ours = re.fullmatch(r"scenarios: (\d+) passed, (\d+) failed, (\d+) skipped",
-                        context.stdout.rstrip("\n").splitlines()[-1])
+    ours = re.fullmatch(
+        r"scenarios: (\d+) passed, (\d+) failed, (\d+) skipped",
+        context.stdout.rstrip("\n").splitlines()[-1],
+    )
     assert ours, context.stdout[-2000:]
     assert tuple(map(int, ours.groups())) == behave_counts(plain.stdout), plain.stdout[-2000:]
-    assert (plain.returncode == 0) == (context.exit_code == 0), (plain.returncode, context.exit_code)
+    assert (plain.returncode == 0) == (context.exit_code == 0), (
+        plain.returncode,
+        context.exit_code,
+    )
 
 
 @when('I run the probe under the runner with "{args}" and under plain behave')
 def probe_both(context, args):
     suite = suite_dir(context)
-    context.extra_env = {**getattr(context, "extra_env", {}),
-                         "PROBE_OUTPUT": str(suite / "ours.json")}
+    context.extra_env = {
+        **getattr(context, "extra_env", {}),
+        "PROBE_OUTPUT": str(suite / "ours.json"),
+    }
     start(context, args)
     finish(context)
     assert context.exit_code == 0, context.stdout[-3000:] + context.stderr[-3000:]
     plain_env = runner_env(context, {"PROBE_OUTPUT": str(suite / "plain.json")})
     plain = subprocess.run(
-        [sys.executable, "-m", "behave", *shlex.split(args)], cwd=suite, env=plain_env,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        [sys.executable, "-m", "behave", *shlex.split(args)],
+        cwd=suite,
+        env=plain_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
         check=False,
     )
     assert plain.returncode == 0, plain.stdout[-3000:]

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     # Imported lazily: `python -m behave_bounded` and workers do not need behave's runner face.
     if name == "ParallelRunner":
-        from behave_bounded.plugin import ParallelRunner
+        from behave_bounded.plugin import ParallelRunner  # noqa: PLC0415
 
         return ParallelRunner
     raise AttributeError(name)

@@ -45,14 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
     for option in OPTIONS:
         flags = ["-j", option.flag] if option.name == "jobs" else [option.flag]
         if option.name == "spill":
-            parser.add_argument("--spill", dest="spill", action="store_const", const=True,
-                                default=argparse.SUPPRESS, help=option.help + " (default)")
-            parser.add_argument("--no-spill", dest="spill", action="store_const", const=False,
-                                default=argparse.SUPPRESS, help="keep truncated output only")
+            parser.add_argument(
+                "--spill",
+                dest="spill",
+                action="store_const",
+                const=True,
+                default=argparse.SUPPRESS,
+                help=option.help + " (default)",
+            )
+            parser.add_argument(
+                "--no-spill",
+                dest="spill",
+                action="store_const",
+                const=False,
+                default=argparse.SUPPRESS,
+                help="keep truncated output only",
+            )
             continue
         action = "append" if option.name == "preimport" else "store"
-        parser.add_argument(*flags, dest=option.name, action=action, metavar=option.metavar,
-                            default=argparse.SUPPRESS, help=option.help)
+        parser.add_argument(
+            *flags,
+            dest=option.name,
+            action=action,
+            metavar=option.metavar,
+            default=argparse.SUPPRESS,
+            help=option.help,
+        )
     return parser
 
 
@@ -102,8 +120,11 @@ def report_collection_error(error: CollectionError) -> None:
         return
     for problem in error.problems:
         print(problem, file=sys.stderr)
-    print(f"behave-bounded: error: {len(error.problems)} problem(s) found while collecting "
-          "features; no feature was run", file=sys.stderr)
+    print(
+        f"behave-bounded: error: {len(error.problems)} problem(s) found while collecting "
+        "features; no feature was run",
+        file=sys.stderr,
+    )
 
 
 def console_main() -> None:  # pragma: no cover - thin wrapper for the console script

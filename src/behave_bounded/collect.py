@@ -18,10 +18,12 @@ from typing import Any
 from behave.configuration import Configuration
 from behave.exception import (
     ConfigError,
-    FileNotFoundError as BehaveFileNotFoundError,
     InvalidFileLocationError,
     InvalidFilenameError,
     TagExpressionError,
+)
+from behave.exception import (
+    FileNotFoundError as BehaveFileNotFoundError,
 )
 from behave.model_core import FileLocation
 from behave.parser import ParserError
@@ -62,8 +64,9 @@ class FeatureInfo:
         return tuple(s for s in self.scenarios if s.selected)
 
     def task(self, index: int) -> Task:
-        return Task(index=index, path=self.path, lines=self.lines,
-                    scenario_count=len(self.selected))
+        return Task(
+            index=index, path=self.path, lines=self.lines, scenario_count=len(self.selected)
+        )
 
 
 def behave_configuration(behave_args: Sequence[str]) -> Any:

@@ -131,7 +131,9 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("jobs", parse_jobs, None, "worker processes: a number or 'auto' (CPU count)", "N|auto"),
     Option("max_jobs", parse_positive_int, None, "upper bound on the number of workers", "N"),
-    Option("timeout", parse_seconds, None, "per-feature time limit; the worker is killed", "SECONDS"),
+    Option(
+        "timeout", parse_seconds, None, "per-feature time limit; the worker is killed", "SECONDS"
+    ),
     Option(
         "preimport",
         parse_modules,
@@ -229,11 +231,12 @@ def _from_pyproject(table: Mapping[str, Any], path: str) -> dict[str, Any]:
         source = f"{path} [tool.{PYPROJECT_TABLE}] {key}"
         if option is None:
             raise UsageError(f"{source}: unknown setting (known: {_known_keys()})")
+        text = str(raw)
         if isinstance(raw, list) and option.name == "preimport":
-            raw = ",".join(str(item) for item in raw)
+            text = ",".join(str(item) for item in raw)
         elif isinstance(raw, bool):
-            raw = "true" if raw else "false"
-        values[name] = _parse_from(source, str(raw), option.parse)
+            text = "true" if raw else "false"
+        values[name] = _parse_from(source, text, option.parse)
     return values
 
 

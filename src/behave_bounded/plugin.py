@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from behave_bounded.config import from_userdata, resolve
-from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, BoundedError, CollectionError
 from behave.api.runner import ITestRunner
 
 from behave_bounded.cli import report_collection_error
+from behave_bounded.config import from_userdata, resolve
+from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, BoundedError, CollectionError
 from behave_bounded.run import execute
 
 

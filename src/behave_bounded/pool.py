@@ -60,8 +60,9 @@ def describe_exit(exitcode: int | None) -> str:
 def read_spilled(path: str | None, name: str, limit: int) -> CapturedStream:
     """Head and tail (at most ``limit`` bytes) of a dead worker's spill file."""
     if not path:
-        return CapturedStream(f"[{name} of the dead worker was not kept: spilling is off]\n",
-                              StreamStats(name))
+        return CapturedStream(
+            f"[{name} of the dead worker was not kept: spilling is off]\n", StreamStats(name)
+        )
     try:
         with open(path, "rb") as spill:
             size = os.fstat(spill.fileno()).st_size
@@ -72,14 +73,18 @@ def read_spilled(path: str | None, name: str, limit: int) -> CapturedStream:
                 head = spill.read(limit // 4)
                 spill.seek(size - (limit - limit // 4))
                 tail = spill.read()
-                text = (head.decode("utf-8", "replace")
-                        + f"\n[... {size - limit} bytes not shown; full output: {path} ...]\n"
-                        + tail.decode("utf-8", "replace"))
+                text = (
+                    head.decode("utf-8", "replace")
+                    + f"\n[... {size - limit} bytes not shown; full output: {path} ...]\n"
+                    + tail.decode("utf-8", "replace")
+                )
     except OSError as error:
-        return CapturedStream(f"[{name} could not be read from {path}: {error}]\n",
-                              StreamStats(name, spill_path=path))
-    return CapturedStream(text, StreamStats(name, written=size, kept=min(size, limit),
-                                            spill_path=path))
+        return CapturedStream(
+            f"[{name} could not be read from {path}: {error}]\n", StreamStats(name, spill_path=path)
+        )
+    return CapturedStream(
+        text, StreamStats(name, written=size, kept=min(size, limit), spill_path=path)
+    )
 
 
 @dataclass
@@ -150,6 +155,7 @@ class Supervisor:
         )
         process.start()
         child_conn.close()
+        assert process.pid is not None
         with contextlib.suppress(OSError):  # the child may have done it already
             os.setpgid(process.pid, process.pid)
         self.handles[worker_id] = WorkerHandle(worker_id, process, parent_conn)
@@ -295,7 +301,8 @@ class Supervisor:
                 self._fail_task(handle, f"timed out after {timeout:g} s")
             elif handle.state == "starting":
                 self.run.setup_error = (
-                    f"worker {handle.id}: before_all did not finish within {timeout:g} s (--timeout)"
+                    f"worker {handle.id}: before_all did not finish within {timeout:g} s"
+                    " (--timeout)"
                 )
                 self.stop_scheduling = "a worker could not start"
             else:
@@ -370,8 +377,9 @@ def _kill_group(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def _worker_entry(conn: Any, worker_id: int, settings: Settings, handlers: dict[int, Any],
-                  spill_dir: str | None) -> None:
+def _worker_entry(
+    conn: Any, worker_id: int, settings: Settings, handlers: dict[int, Any], spill_dir: str | None
+) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # own process group: Ctrl-C reaches the supervisor, which stops us
     worker_main(conn, worker_id, settings, handlers, spill_dir)

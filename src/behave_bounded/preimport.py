@@ -38,7 +38,7 @@ def preimport(modules: Iterable[str], timeout: float, warn: Callable[[str], None
             raise
         except _PreimportTimeout:
             reason = f"import did not finish within {timeout:g} s (--preimport-timeout)"
-        except BaseException as error:  # noqa: BLE001 -- any failure just skips the module
+        except BaseException as error:
             text = str(error).strip().splitlines()
             reason = f"import raised {type(error).__name__}" + (f": {text[0]}" if text else "")
         else:

@@ -27,8 +27,15 @@ from behave_bounded.results import (
 
 #: Longest list of scenarios or features the summary prints; the rest are counted.
 MAX_LISTED = 100
-_ORDER = (Status.ERRORED, Status.FAILED, Status.XPASSED, Status.UNDEFINED, Status.PASSED,
-          Status.XFAILED, Status.SKIPPED)
+_ORDER = (
+    Status.ERRORED,
+    Status.FAILED,
+    Status.XPASSED,
+    Status.UNDEFINED,
+    Status.PASSED,
+    Status.XFAILED,
+    Status.SKIPPED,
+)
 _BREAKDOWN = (Status.PASSED, Status.FAILED, Status.ERRORED, Status.SKIPPED, Status.UNDEFINED)
 
 
@@ -51,8 +58,13 @@ def tail_text(text: str, limit: int, spill_path: str | None) -> str:
 class ConsoleReport:
     """Prints results as they arrive and the summary at the end."""
 
-    def __init__(self, stream: TextIO, features: Mapping[str, FeatureInfo], show_output: int,
-                 workers: int = 0) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        features: Mapping[str, FeatureInfo],
+        show_output: int,
+        workers: int = 0,
+    ) -> None:
         self.stream = stream
         self.features = features
         self.show_output = show_output
@@ -68,12 +80,24 @@ class ConsoleReport:
             return result.scenarios
         info = self.features.get(result.task.path)
         if info is None:
-            return (ScenarioResult(result.task.label, "(whole feature)", Status.ERRORED,
-                                   result.duration, result.error),)
+            return (
+                ScenarioResult(
+                    result.task.label,
+                    "(whole feature)",
+                    Status.ERRORED,
+                    result.duration,
+                    result.error,
+                ),
+            )
         return tuple(
-            ScenarioResult(s.location, s.name,
-                           Status.ERRORED if s.selected else Status.SKIPPED,
-                           0.0, result.error if s.selected else "", s.tags)
+            ScenarioResult(
+                s.location,
+                s.name,
+                Status.ERRORED if s.selected else Status.SKIPPED,
+                0.0,
+                result.error if s.selected else "",
+                s.tags,
+            )
             for s in info.scenarios
         )
 
@@ -117,10 +141,14 @@ class ConsoleReport:
         not_run_scenarios = sum(task.scenario_count for task in not_run)
         self.print()
         self.print("=" * 25 + " behave-bounded summary " + "=" * 25)
-        self._list("failing scenarios", (f"{s.status.value:9} {s.location}  {s.name}"
-                                         + _first_line(s.message) for s in problems))
-        self._list("features that did not finish (interrupted)",
-                   (t.label for t in run.interrupted))
+        self._list(
+            "failing scenarios",
+            (
+                f"{s.status.value:9} {s.location}  {s.name}" + _first_line(s.message)
+                for s in problems
+            ),
+        )
+        self._list("features that did not finish (interrupted)", (t.label for t in run.interrupted))
         self._list("features that never ran", (t.label for t in run.never_ran))
         for error in run.teardown_errors:
             self.print(f"error: {error}")
@@ -191,12 +219,13 @@ def skipped_features(features: Iterable[FeatureInfo]) -> list[TaskResult]:
     return [
         TaskResult(
             task=info.task(0),
-            scenarios=tuple(ScenarioResult(s.location, s.name, Status.SKIPPED, 0.0, "", s.tags)
-                            for s in info.scenarios),
+            scenarios=tuple(
+                ScenarioResult(s.location, s.name, Status.SKIPPED, 0.0, "", s.tags)
+                for s in info.scenarios
+            ),
             duration=0.0,
             stdout=empty,
             stderr=replace(empty, stats=StreamStats("stderr")),
         )
         for info in features
     ]
-

@@ -34,8 +34,9 @@ def make_spill_dir(artifacts: str) -> str | None:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         return tempfile.mkdtemp(prefix="run-", dir=base)
     except OSError as error:
-        warn(f"cannot use the artifact directory {artifacts}: {error}; "
-             "keeping truncated output only")
+        warn(
+            f"cannot use the artifact directory {artifacts}: {error}; keeping truncated output only"
+        )
         return None
 
 
@@ -53,8 +54,12 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     to_run = [info for info in features if info.selected]
     tasks = [info.task(index) for index, info in enumerate(to_run)]
     workers = settings.worker_count(len(tasks))
-    report = ConsoleReport(stream, {info.path: info for info in features}, settings.show_output,
-                           workers if tasks else 0)
+    report = ConsoleReport(
+        stream,
+        {info.path: info for info in features},
+        settings.show_output,
+        workers if tasks else 0,
+    )
     run = RunResult()
     for result in skipped_features(info for info in features if not info.selected):
         run.results.append(report.task_finished(result))
@@ -67,8 +72,9 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
             _discard_clean_spills(result)
             return shown
 
-        supervisor = Supervisor(settings, workers, on_result, spill_dir,
-                                stop_on_failure=bool(config.stop))
+        supervisor = Supervisor(
+            settings, workers, on_result, spill_dir, stop_on_failure=bool(config.stop)
+        )
         supervised = supervisor.execute(tasks)
         supervised.results[:0] = run.results
         run = supervised

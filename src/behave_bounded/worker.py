@@ -46,10 +46,10 @@ def where(error: BaseException, base_dir: str) -> str:
     """``path:line`` of the innermost traceback frame inside the suite (or the innermost)."""
     frames = traceback.extract_tb(error.__traceback__)
     inside = [f for f in frames if os.path.abspath(f.filename).startswith(base_dir + os.sep)]
-    frame = (inside or frames or [None])[-1]
-    if frame is None:
+    chosen = inside or frames
+    if not chosen:
         return "<unknown>"
-    return f"{os.path.relpath(frame.filename)}:{frame.lineno}"
+    return f"{os.path.relpath(chosen[-1].filename)}:{chosen[-1].lineno}"
 
 
 def describe(error: BaseException) -> str:
@@ -92,9 +92,9 @@ class WorkerSession:
         runner.run_hook("before_all")
         runner.hooks["before_all"] = before_all
         if runner.hook_failures or runner.aborted:
-            error = self._setup_error
-            place = where(error, self.base_dir) if error else self.config.environment_file
-            reason = describe(error) if error else "it failed"
+            failure = self._setup_error
+            place = where(failure, self.base_dir) if failure else self.config.environment_file
+            reason = describe(failure) if failure else "it failed"
             raise WorkerSetupError(f"{place}: before_all hook raised {reason}")
 
     def _remember_error(self, hook: Callable[..., Any]) -> Callable[..., Any]:
@@ -159,7 +159,9 @@ def scenario_result(scenario: Any) -> ScenarioResult:
     messages = [scenario.error_message] if getattr(scenario, "error_message", None) else []
     messages += [step.error_message for step in steps if step.error_message]
     if status is Status.UNDEFINED:
-        messages += [f"undefined step: {s.keyword} {s.name}" for s in steps if s.status == "undefined"]
+        messages += [
+            f"undefined step: {s.keyword} {s.name}" for s in steps if s.status == "undefined"
+        ]
     return ScenarioResult(
         location=f"{os.path.relpath(scenario.filename)}:{scenario.line}",
         name=scenario.name,
@@ -178,8 +180,13 @@ def _restore_signals(parent_handlers: dict[int, Any]) -> None:
             signal.signal(signum, default)
 
 
-def worker_main(conn: Any, worker_id: int, settings: Settings, parent_handlers: dict[int, Any],
-                spill_dir: str | None) -> None:
+def worker_main(
+    conn: Any,
+    worker_id: int,
+    settings: Settings,
+    parent_handlers: dict[int, Any],
+    spill_dir: str | None,
+) -> None:
     """Entry point of a worker process (the target of ``multiprocessing.Process``)."""
     _restore_signals(parent_handlers)
     keep = Keep(settings.keep)
@@ -192,9 +199,9 @@ def worker_main(conn: Any, worker_id: int, settings: Settings, parent_handlers: 
     try:
         session = WorkerSession(settings.behave_args)
         session.setup()
-    except WorkerSetupError as error:
+    except WorkerSetupError as setup_error:
         setup_capture.stop()
-        conn.send(("setup_error", str(error)))
+        conn.send(("setup_error", str(setup_error)))
         return
     setup_capture.stop()
     conn.send(("ready", None))
@@ -209,15 +216,16 @@ def worker_main(conn: Any, worker_id: int, settings: Settings, parent_handlers: 
             return  # the parent replaces a retired worker
     teardown_capture = capture("worker-teardown")
     teardown_capture.start()
-    error = session.teardown()
+    teardown_error = session.teardown()
     stdout, _ = teardown_capture.stop()
-    if error and stdout.text:
-        error = error + "\n" + clip(stdout.text)
-    conn.send(("closed", error))
+    if teardown_error and stdout.text:
+        teardown_error += "\n" + clip(stdout.text)
+    conn.send(("closed", teardown_error))
 
 
-def _run_one(conn: Any, worker_id: int, session: WorkerSession, task: Task,
-             task_capture: TaskCapture) -> str:
+def _run_one(
+    conn: Any, worker_id: int, session: WorkerSession, task: Task, task_capture: TaskCapture
+) -> str:
     """Run a task and send its result; returns why the worker must retire, or ''."""
     task_capture.start()
     conn.send(("started", (task.index, dict(task_capture.spill_paths))))
