@@ -50,7 +50,7 @@ def unit_tests(session: nox.Session) -> None:
 def coverage_report(session: nox.Session) -> None:
     """The features under coverage.py: parent, workers and every subprocess a step starts."""
     _install(session)
-    data_dir = os.path.join(session.create_tmp(), "coverage")
+    data_dir = os.path.abspath(os.path.join(session.create_tmp(), "coverage"))
     shutil.rmtree(data_dir, ignore_errors=True)
     os.makedirs(data_dir)
     env = {

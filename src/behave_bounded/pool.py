@@ -125,6 +125,7 @@ class Supervisor:
         self.signal_received = 0
         self.stop_scheduling = ""
         self._previous_handlers: dict[int, Any] = {}
+        self.pid = os.getpid()
 
     # -- lifecycle ------------------------------------------------------------------------
     def execute(self, tasks: Sequence[Task]) -> RunResult:
@@ -338,7 +339,15 @@ class Supervisor:
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self.pid:
+            # A forked worker inherited this handler, maybe wrapped by another one (coverage's
+            # SIGTERM handler chains to whatever it found): act as the default would.
+            if signum == signal.SIGINT:
+                signal.default_int_handler(signum, frame)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         self.signal_received = self.signal_received or signum
 
     def _interrupt(self) -> None:
@@ -365,6 +374,7 @@ class Supervisor:
         for handle in handles:
             handle.process.join(timeout=max(0.0, deadline - time.monotonic()))
         for handle in handles:
+            _kill_group(handle.process.pid, signal.SIGKILL)
             handle.finished = True
             self._forget(handle)
 
