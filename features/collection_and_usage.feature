@@ -119,6 +119,10 @@ Feature: Features are collected as behave collects them; bad input gets one clea
       | not a feature file  | features/steps/steps.py     | InvalidFilenameError                                     |
       | unsupported outfile | -o out.txt                  | not supported in a parallel run: -o/--outfile            |
       | bad keep policy     | --keep middle               | --keep: invalid value 'middle': expected one of: head, tail, both |
+      | option without value | --timeout                  | argument --timeout: expected one argument                |
+      | bad tag expression  | -t "@a and"                 | TagExpressionError                                       |
+      | bad module name     | --preimport 9lives          | --preimport: invalid value '9lives': '9lives' is not a module name |
+      | bad restart count   | --max-worker-restarts -1    | --max-worker-restarts: invalid value '-1'                |
 
   Scenario: an empty directory is a usage error
     Given a file "empty/features/steps/__init__.py":
@@ -155,3 +159,9 @@ Feature: Features are collected as behave collects them; bad input gets one clea
     And stderr contains "features/environment.py:3: before_all hook raised RuntimeError: database is down"
     And the file "ran.log" does not exist
     And no process of the run is left
+
+  Scenario: a feature file that is not UTF-8 is reported with its path
+    Given a file "features/latin1.feature" with bytes "Feature: caf\xe9\n"
+    When I run the runner without arguments
+    Then the exit code is 2
+    And stderr contains "features/latin1.feature:0: cannot read: "

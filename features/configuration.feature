@@ -147,3 +147,77 @@ Feature: Settings come from the command line, the environment and pyproject.toml
       """
     When I run the probe under the runner with "-j 1 features/probe.feature" and under plain behave
     Then the probe saw the same under both
+
+  Scenario: a --preimport that hangs leaves none of its half-imported modules behind
+    Given a file "slow_parent.py":
+      """
+      import slow_helper
+      import time
+      time.sleep(600)
+      """
+    And a file "slow_helper.py":
+      """
+      VALUE = 1
+      """
+    And a file "features/steps/helper_check.py":
+      """
+      import sys
+      from behave import step
+
+      @step("the half-imported helper is not in the worker")
+      def not_there(context):
+          assert "slow_helper" not in sys.modules, "slow_helper leaked into the worker"
+      """
+    And a feature file "check.feature":
+      """
+      Feature: check
+        Scenario: check
+          Given the half-imported helper is not in the worker
+      """
+    When I run the runner with "--preimport slow_parent --preimport-timeout 1"
+    Then the exit code is 0
+    And stderr contains "--preimport slow_parent: import did not finish within 1 s"
+    And the last line is "scenarios: 4 passed, 0 failed, 0 skipped"
+
+  Scenario: Ctrl-C while a --preimport runs ends the run with 130 and no traceback
+    Given a file "interrupting.py":
+      """
+      raise KeyboardInterrupt
+      """
+    When I run the runner with "--preimport interrupting"
+    Then the exit code is 130
+    And stderr contains "behave-bounded: interrupted"
+    And the output has no traceback
+
+  Scenario: an artifact directory that cannot be created costs the spill files, not the run
+    Given a file "not-a-directory":
+      """
+      I am a file
+      """
+    When I run the runner with "--artifacts not-a-directory/sub"
+    Then the exit code is 0
+    And stderr contains "cannot use the artifact directory not-a-directory/sub"
+    And the last line is "scenarios: 3 passed, 0 failed, 0 skipped"
+
+  Scenario: behave --runner without --jobs takes the job count from pyproject.toml
+    Given a file "pyproject.toml":
+      """
+      [tool.behave-bounded]
+      jobs = 2
+      """
+    When I run behave with "--runner behave_bounded:ParallelRunner features"
+    Then the exit code is 0
+    And the output contains "2 worker(s)"
+    And the last line is "scenarios: 3 passed, 0 failed, 0 skipped"
+
+  Scenario: behave --runner reports feature files that do not parse, with exit code 2
+    Given a feature file "broken.feature":
+      """
+      Feature: broken
+        Scenario: fine
+          Given it burns 1 ms of CPU
+        Not Gherkin at all
+      """
+    When I run behave with "--runner behave_bounded:ParallelRunner features"
+    Then the exit code is 2
+    And stderr contains "features/broken.feature:4: "

@@ -135,3 +135,54 @@ Feature: Features run in parallel worker processes and every result is reported
     When I run the runner with "-j 1"
     Then the exit code is 0
     And the step ran in a child of the runner process
+
+  Scenario: the console shows at most --show-output of a failing feature, the tail first
+    Given a feature file "noisy.feature":
+      """
+      Feature: noisy
+        Scenario: prints a lot, then fails
+          Given it prints 3000 numbered lines
+          Then it fails
+      """
+    And a file "features/steps/noisy_steps.py":
+      """
+      from behave import step
+
+      @step("it prints {count:d} numbered lines")
+      def numbered(context, count):
+          for number in range(count):
+              print(f"noisy line {number:05d}")
+      """
+    When I run the runner with "--no-capture --show-output 2KiB"
+    Then the exit code is 1
+    And the output contains "bytes above not shown"
+    And the output contains "one is not two"
+    And the output does not contain "noisy line 00010"
+    And the last line is "scenarios: 0 passed, 1 failed, 0 skipped"
+
+  Scenario: the summary lists at most 100 failing scenarios and counts the rest
+    Given a feature file "many.feature" with an outline of 120 failing rows
+    When I run the runner without arguments
+    Then the exit code is 1
+    And the output contains "... and 20 more"
+    And the last line is "scenarios: 0 passed, 120 failed, 0 skipped"
+
+  Scenario: a huge assertion message takes one short line in the summary
+    Given a feature file "huge.feature":
+      """
+      Feature: huge
+        Scenario: huge message
+          Given it fails with a message of 100000 characters
+      """
+    And a file "features/steps/huge_steps.py":
+      """
+      from behave import step
+
+      @step("it fails with a message of {size:d} characters")
+      def huge(context, size):
+          assert False, "START" + "x" * size + "END"
+      """
+    When I run the runner without arguments
+    Then the exit code is 1
+    And the summary line of "huge message" is shorter than 400 characters
+    And the last line is "scenarios: 0 passed, 1 failed, 0 skipped"

@@ -159,3 +159,77 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
       | signal  | code |
       | SIGINT  | 130  |
       | SIGTERM | 143  |
+
+  Scenario: a worker killed by a signal without a name is still described
+    Given a feature file "zz_dies.feature":
+      """
+      Feature: dies
+        Scenario: the victim
+          Given the worker is killed by a real-time signal
+      """
+    And a file "features/steps/rt_steps.py":
+      """
+      import os
+      import signal
+      from behave import step
+
+      @step("the worker is killed by a real-time signal")
+      def realtime(context):
+          os.kill(os.getpid(), signal.SIGRTMIN + 3)
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "worker exited by signal 37 (unknown signal)"
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+
+  Scenario: a dead worker's long output is shown head and tail, with the path of the full text
+    Given a feature file "zz_dies.feature":
+      """
+      Feature: dies
+        Scenario: the victim
+          Given the feature prints a lot and dies
+      """
+    And a file "features/steps/lots_steps.py":
+      """
+      import os
+      import signal
+      import sys
+      from behave import step
+
+      @step("the feature prints a lot and dies")
+      def lots(context):
+          print("FIRST LINE")
+          for number in range(2000):
+              print(f"line {number:05d} of the dying feature")
+          print("LAST LINE")
+          sys.stdout.flush()
+          os.kill(os.getpid(), signal.SIGKILL)
+      """
+    When I run the runner with "-j 1 --no-capture --show-output 4KiB"
+    Then the exit code is 1
+    And the output contains "FIRST LINE"
+    And the output contains "LAST LINE"
+    And the output contains "bytes not shown; full output: "
+    And the output does not contain "line 01000 of the dying feature"
+
+  Scenario Outline: a hook that fails outside any feature: <case>
+    Given the suite's environment:
+      """
+      import os
+      import time
+
+      def <hook>(context):
+          <body>
+      """
+    When I run the runner with "-j 2 <args>"
+    Then the exit code is <code>
+    And the output contains "<message>"
+    And no process of the run is left
+
+    Examples:
+      | case                     | hook       | body                             | args        | code | message                                                   |
+      | after_all raises         | after_all  | raise RuntimeError("teardown")   |             | 1    | after_all hook failed                                     |
+      | after_all hangs          | after_all  | time.sleep(600)                  | --timeout 2 | 1    | after_all did not finish within 2 s (--timeout)           |
+      | after_all kills worker   | after_all  | os._exit(4)                      |             | 1    | worker exited with code 4 while running after_all         |
+      | before_all hangs         | before_all | time.sleep(600)                  | --timeout 2 | 2    | before_all did not finish within 2 s (--timeout)          |
+      | before_all kills worker  | before_all | os._exit(5)                      |             | 2    | died while starting: worker exited with code 5            |

@@ -387,3 +387,25 @@ def run_behave_with(context, args):
     suite_dir(context)
     start(context, args, module="behave")
     finish(context)
+
+
+@given('a file "{name}" with bytes "{escaped}"')
+def file_with_bytes(context, name, escaped):
+    path = suite_dir(context) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(escaped.encode("ascii").decode("unicode_escape").encode("latin-1"))
+
+
+@given('a feature file "{name}" with an outline of {count:d} failing rows')
+def failing_outline(context, name, count):
+    rows = "\n".join(f"      | {number} |" for number in range(count))
+    write(context, f"features/{name}", "Feature: many\n  Scenario Outline: row <n>\n"
+          "    Given it fails\n    Examples:\n      | n |\n" + rows + "\n")
+
+
+@then('the summary line of "{name}" is shorter than {limit:d} characters')
+def summary_line_short(context, name, limit):
+    summary = context.stdout.split("behave-bounded summary", 1)[1]
+    lines = [line for line in summary.splitlines() if name in line]
+    assert lines, summary[-2000:]
+    assert all(len(line) < limit for line in lines), lines

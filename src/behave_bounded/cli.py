@@ -15,7 +15,13 @@ from typing import Any
 from behave_bounded import __version__
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import OPTIONS, from_userdata, resolve
-from behave_bounded.errors import EXIT_USAGE, BoundedError, CollectionError, UsageError
+from behave_bounded.errors import (
+    EXIT_SIGINT,
+    EXIT_USAGE,
+    BoundedError,
+    CollectionError,
+    UsageError,
+)
 from behave_bounded.run import execute
 
 EPILOG = """\
@@ -99,6 +105,10 @@ def _parse(flag: str, raw: str, parse: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``behave-bounded`` and ``python -m behave_bounded``."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "validate-tags":
+        from behave_bounded.tdd import validate_tags_main  # noqa: PLC0415 - a fast path
+
+        return validate_tags_main(list(argv[1:]))
     try:
         given, behave_args = parse_command_line(argv)
         config = behave_configuration(behave_args)
@@ -111,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BoundedError as error:
         print(f"behave-bounded: error: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:  # before the supervisor takes over the signals
+        print("behave-bounded: interrupted", file=sys.stderr)
+        return EXIT_SIGINT
 
 
 def report_collection_error(error: CollectionError) -> None:

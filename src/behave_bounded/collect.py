@@ -80,7 +80,9 @@ def behave_configuration(behave_args: Sequence[str]) -> Any:
         reason = lines[-1].split("error: ", 1)[-1] if lines else "invalid arguments"
         raise UsageError(reason) from None
     except (ConfigError, TagExpressionError) as error:
-        raise UsageError(f"{type(error).__name__}: {error}") from None
+        # Tag expression errors draw a pointer under the expression: keep the words only.
+        lines = [line.strip() for line in str(error).splitlines() if "(HERE)" not in line]
+        raise UsageError(f"{type(error).__name__}: {'; '.join(filter(None, lines))}") from None
     for attribute, reason in UNSUPPORTED_BEHAVE_OPTIONS.items():
         if getattr(config, attribute, None):
             raise UsageError(f"not supported in a parallel run: {reason}")

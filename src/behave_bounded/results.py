@@ -81,6 +81,9 @@ class ScenarioResult:
     duration: float = 0.0
     message: str = ""
     tags: tuple[str, ...] = ()
+    #: Class name of the exception that failed the scenario ("AssertionError", ...), or "".
+    #: TDD tags invert only failures by assertion; anything else stays an error.
+    error_type: str = ""
 
 
 @dataclass(frozen=True)

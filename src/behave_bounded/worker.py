@@ -162,6 +162,9 @@ def scenario_result(scenario: Any) -> ScenarioResult:
         messages += [
             f"undefined step: {s.keyword} {s.name}" for s in steps if s.status == "undefined"
         ]
+    failing = next((step.exception for step in steps if step.exception is not None), None)
+    if getattr(scenario, "hook_failed", False):
+        status = Status.ERRORED  # a hook error is never the scenario's own assertion
     return ScenarioResult(
         location=f"{os.path.relpath(scenario.filename)}:{scenario.line}",
         name=scenario.name,
@@ -169,6 +172,7 @@ def scenario_result(scenario: Any) -> ScenarioResult:
         duration=float(scenario.duration or 0.0),
         message=clip("\n".join(messages)),
         tags=tuple(sorted(str(tag) for tag in scenario.effective_tags)),
+        error_type=type(failing).__name__ if failing is not None else "",
     )
 
 
