@@ -51,6 +51,7 @@ Feature: Features are collected as behave collects them; bad input gets one clea
       | -i beta                              | 1    | scenarios: 1 passed, 1 failed, 0 skipped |
       | -e beta                              | 0    | scenarios: 2 passed, 0 failed, 0 skipped |
       | --dry-run                            | 0    | scenarios: 0 passed, 0 failed, 4 skipped |
+      | -t @nonexistent                      | 0    | scenarios: 0 passed, 0 failed, 4 skipped |
 
   Scenario: behave.ini is honoured
     Given a file "behave.ini":

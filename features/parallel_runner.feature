@@ -186,3 +186,52 @@ Feature: Features run in parallel worker processes and every result is reported
     Then the exit code is 1
     And the summary line of "huge message" is shorter than 400 characters
     And the last line is "scenarios: 0 passed, 1 failed, 0 skipped"
+
+  Scenario: behave's formatter, JUnit reporter and hooks work as in plain behave
+    Given a feature file "bad.feature":
+      """
+      Feature: bad
+        Scenario: loud
+          Given it fails
+      """
+    And a feature file "good.feature":
+      """
+      Feature: good
+        Scenario: quiet
+          Given it passes
+      """
+    When I run the runner with "-f plain --junit --junit-directory junit"
+    Then the exit code is 1
+    And the output contains "Given it fails ... failed in"
+    And the file "junit/TESTS-bad.xml" exists
+    And the file "junit/TESTS-good.xml" exists
+
+  Scenario: a hook error in a scenario is errored, never failed
+    Given a feature file "hooked.feature":
+      """
+      Feature: hooked
+        Scenario: its before_scenario hook raises
+          Given it passes
+      """
+    And the suite's environment:
+      """
+      def before_scenario(context, scenario):
+          raise AssertionError("the hook is broken")
+      """
+    When I run the runner without arguments
+    Then the exit code is 1
+    And the output contains "errored   features/hooked.feature:2  its before_scenario hook raises"
+
+  Scenario: a cleanup registered in before_all that fails is reported after the run
+    Given the suite's environment:
+      """
+      def before_all(context):
+          def broken_cleanup():
+              raise RuntimeError("cannot drop the database")
+          context.add_cleanup(broken_cleanup)
+      """
+    And 2 passing features
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "cleanup after all features raised RuntimeError: cannot drop the database"
+    And the last line is "scenarios: 2 passed, 0 failed, 0 skipped"

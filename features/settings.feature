@@ -41,6 +41,8 @@ Feature: Settings are parsed strictly and merged in a fixed order (in-process ch
       | empty env is ignored           | jobs = 3                       | BEHAVE_BOUNDED_JOBS=             |                  | jobs        | 3          |
       | pyproject bool                 | spill = false                  |                                  |                  | spill       | False      |
       | env bool                       |                                | BEHAVE_BOUNDED_SPILL=no          |                  | spill       | False      |
+      | env bool true                  | spill = false                  | BEHAVE_BOUNDED_SPILL=yes         |                  | spill       | True       |
+      | keep policy                    | keep = "tail"                  |                                  | keep=HEAD        | keep        | 'head'     |
       | pyproject list                 | preimport = ["a.b", "c"]       |                                  |                  | preimport   | ('a.b', 'c') |
       | env list                       |                                | BEHAVE_BOUNDED_PREIMPORT=x, y.z  |                  | preimport   | ('x', 'y.z') |
       | pyproject number               | timeout = 2.5                  |                                  |                  | timeout     | 2.5        |

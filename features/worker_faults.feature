@@ -233,3 +233,76 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
       | after_all kills worker   | after_all  | os._exit(4)                      |             | 1    | worker exited with code 4 while running after_all         |
       | before_all hangs         | before_all | time.sleep(600)                  | --timeout 2 | 2    | before_all did not finish within 2 s (--timeout)          |
       | before_all kills worker  | before_all | os._exit(5)                      |             | 2    | died while starting: worker exited with code 5            |
+
+  Scenario: without spill files a dead worker's output is said to be lost, not silently missing
+    Given a feature file "zz_dies.feature":
+      """
+      Feature: dies
+        Scenario: the victim
+          Given it prints last words before dying
+          And the worker is killed by SIGKILL
+      """
+    When I run the runner with "-j 1 --no-capture --no-spill"
+    Then the exit code is 1
+    And the output contains "[stdout of the dead worker was not kept: spilling is off]"
+
+  Scenario: a spill file removed before the worker died is reported as unreadable
+    Given a feature file "zz_dies.feature":
+      """
+      Feature: dies
+        Scenario: the victim
+          Given the feature removes its spill files and dies
+      """
+    And a file "features/steps/unspill_steps.py":
+      """
+      import glob
+      import os
+      import signal
+      from behave import step
+
+      @step("the feature removes its spill files and dies")
+      def unspill(context):
+          for path in glob.glob(".behave-bounded/run-*/*"):
+              os.unlink(path)
+          os.kill(os.getpid(), signal.SIGKILL)
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "could not be read from"
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+
+  Scenario: a worker that closes its connection to the runner is reported and replaced
+    Given a feature file "a_closes.feature":
+      """
+      Feature: closes
+        Scenario: closes every inherited descriptor
+          Given the feature closes every inherited descriptor and lingers
+      """
+    And a file "features/steps/close_steps.py":
+      """
+      import os
+      import time
+      from behave import step
+
+      @step("the feature closes every inherited descriptor and lingers")
+      def close_all(context):
+          os.closerange(3, 1024)
+          time.sleep(30)
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "worker stopped responding: its connection to the runner was closed"
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+    And no process of the run is left
+
+  Scenario: when the runner itself is killed, its workers do not outlive it
+    Given a feature file "a_hangs.feature":
+      """
+      Feature: hangs
+        Scenario: never ends
+          Given it hangs
+      """
+    When I start the runner with "-j 2"
+    And I wait until the file "hanging.flag" exists
+    And I send SIGKILL to the runner
+    Then no process of the run is left

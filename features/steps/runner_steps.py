@@ -399,8 +399,12 @@ def file_with_bytes(context, name, escaped):
 @given('a feature file "{name}" with an outline of {count:d} failing rows')
 def failing_outline(context, name, count):
     rows = "\n".join(f"      | {number} |" for number in range(count))
-    write(context, f"features/{name}", "Feature: many\n  Scenario Outline: row <n>\n"
-          "    Given it fails\n    Examples:\n      | n |\n" + rows + "\n")
+    write(
+        context,
+        f"features/{name}",
+        "Feature: many\n  Scenario Outline: row <n>\n"
+        "    Given it fails\n    Examples:\n      | n |\n" + rows + "\n",
+    )
 
 
 @then('the summary line of "{name}" is shorter than {limit:d} characters')
@@ -409,3 +413,10 @@ def summary_line_short(context, name, limit):
     lines = [line for line in summary.splitlines() if name in line]
     assert lines, summary[-2000:]
     assert all(len(line) < limit for line in lines), lines
+
+
+@then('the file "{name}" exists')
+def file_exists(context, name):
+    assert (suite_dir(context) / name).exists(), sorted(
+        str(p.relative_to(suite_dir(context))) for p in suite_dir(context).rglob("*")
+    )

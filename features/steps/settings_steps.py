@@ -26,7 +26,7 @@ def parse_size_text(context, text):
         context.result = error
 
 
-@when("the size \"\" is parsed")
+@when('the size "" is parsed')
 def parse_empty_size(context):
     parse_size_text(context, "")
 
@@ -96,8 +96,10 @@ def no_command_line(context):
 def resolve(context):
     try:
         context.settings = config.resolve(
-            getattr(context, "settings_cli", {}), (),
-            environ=getattr(context, "settings_env", {}), directory=_directory(context),
+            getattr(context, "settings_cli", {}),
+            (),
+            environ=getattr(context, "settings_env", {}),
+            directory=_directory(context),
         )
         context.error = None
     except UsageError as error:
@@ -139,7 +141,9 @@ def settings_jobs(context, jobs, max_jobs):
     )
 
 
-@when('the worker count is computed for {tasks:d} tasks with CI_MAX_PROCESSES "{ci}" on {cpus:d} CPUs')
+@when(
+    'the worker count is computed for {tasks:d} tasks with CI_MAX_PROCESSES "{ci}" on {cpus:d} CPUs'
+)
 def worker_count(context, tasks, ci, cpus):
     with mock.patch.object(os, "cpu_count", return_value=cpus):
         try:
@@ -149,7 +153,7 @@ def worker_count(context, tasks, ci, cpus):
             context.error = error
 
 
-@when("the worker count is computed for {tasks:d} tasks with CI_MAX_PROCESSES \"\" on {cpus:d} CPUs")
+@when('the worker count is computed for {tasks:d} tasks with CI_MAX_PROCESSES "" on {cpus:d} CPUs')
 def worker_count_no_ci(context, tasks, cpus):
     worker_count(context, tasks, "", cpus)
 

@@ -6,19 +6,9 @@ Use it as ``behave-bounded [OPTIONS] [BEHAVE OPTIONS] [PATHS]`` or through behav
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
+
+# After __version__: the command line module, which the plugin imports, reads it.
+from behave_bounded.plugin import ParallelRunner
+
 __all__ = ["ParallelRunner", "__version__"]
-
-if TYPE_CHECKING:
-    from behave_bounded.plugin import ParallelRunner
-
-
-def __getattr__(name: str) -> Any:
-    # Imported lazily: `python -m behave_bounded` and workers do not need behave's runner face.
-    if name == "ParallelRunner":
-        from behave_bounded.plugin import ParallelRunner  # noqa: PLC0415
-
-        return ParallelRunner
-    raise AttributeError(name)

@@ -16,6 +16,8 @@ timer signal, not a thread), so the children start from a consistent state.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import signal
@@ -34,11 +36,12 @@ from behave_bounded.results import (
     Task,
     TaskResult,
 )
-from behave_bounded.worker import worker_main
+from behave_bounded.worker import WorkerSpec, worker_main
 
 _CONTEXT = multiprocessing.get_context("fork")
 #: How often the loop wakes up to check timeouts and signals when nothing else happens.
 TICK = 0.2
+_PR_SET_PDEATHSIG = 1
 #: How long stopped workers get to exit after SIGTERM before they are killed.
 STOP_GRACE = 3.0
 
@@ -46,7 +49,7 @@ STOP_GRACE = 3.0
 def describe_exit(exitcode: int | None) -> str:
     """Why a worker process ended, in words a user can act on."""
     if exitcode is None:
-        return "worker stopped responding"
+        return "worker stopped responding: its connection to the runner was closed"
     if exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
@@ -98,7 +101,6 @@ class WorkerHandle:
     task: Task | None = None
     since: float = field(default_factory=time.monotonic)
     spill_paths: dict[str, str | None] = field(default_factory=dict)
-    finished: bool = False
 
 
 class Supervisor:
@@ -151,7 +153,7 @@ class Supervisor:
         self.next_id += 1
         process = _CONTEXT.Process(
             target=_worker_entry,
-            args=(child_conn, worker_id, self.settings, self._our_handlers(), self.spill_dir),
+            args=(child_conn, worker_id, self.spec),
             name=f"behave-bounded-worker-{worker_id}",
         )
         process.start()
@@ -196,7 +198,6 @@ class Supervisor:
     def _on_setup_error(self, handle: WorkerHandle, message: str) -> None:
         self.run.setup_error = self.run.setup_error or message
         self.stop_scheduling = "a worker could not start"
-        handle.finished = True
         self._forget(handle)
 
     def _on_started(self, handle: WorkerHandle, payload: tuple[int, dict[str, str | None]]) -> None:
@@ -208,7 +209,6 @@ class Supervisor:
         handle.state = "ready"
         self._record(result)
         if retire:  # the worker exits after this; a fresh one takes its place
-            handle.finished = True
             self._forget(handle)
             self._replace_if_needed()
         else:
@@ -217,12 +217,10 @@ class Supervisor:
     def _on_closed(self, handle: WorkerHandle, error: str) -> None:
         if error:
             self.run.teardown_errors.append(f"worker {handle.id}: {error}")
-        handle.finished = True
         self._forget(handle)
 
     def _assign(self, handle: WorkerHandle) -> None:
-        if handle.state != "ready":
-            return
+        """Send the ready worker its next task, or ask it to finish (after_all) and exit."""
         if self.pending and not self.stop_scheduling:
             task = self.pending.popleft()
             handle.task = task
@@ -246,10 +244,7 @@ class Supervisor:
     # -- failures -------------------------------------------------------------------------
     def _reap(self, handle: WorkerHandle) -> None:
         """The worker's process ended (or its pipe broke): report and replace it."""
-        handle.process.join(timeout=5.0)
-        if handle.finished:
-            self._forget(handle)
-            return
+        _wait_for_exit(handle.process, 1.0)  # a closed pipe without an exit: it is stuck
         cause = describe_exit(handle.process.exitcode)
         if handle.state == "starting":
             self.run.setup_error = (
@@ -268,7 +263,7 @@ class Supervisor:
                 )
                 self.run.stopped_early = self.stop_scheduling
                 self.run.lost = True
-        self._forget(handle)
+        self._forget(handle, grace=0.0)
         self._replace_if_needed()
 
     def _fail_task(self, handle: WorkerHandle, cause: str) -> None:
@@ -297,7 +292,7 @@ class Supervisor:
             if now - handle.since <= timeout or handle.state == "ready":
                 continue
             _kill_group(handle.process.pid, signal.SIGKILL)
-            handle.process.join(timeout=5.0)
+            _wait_for_exit(handle.process, 5.0)
             if handle.state == "busy":
                 self._fail_task(handle, f"timed out after {timeout:g} s")
             elif handle.state == "starting":
@@ -310,7 +305,6 @@ class Supervisor:
                 self.run.teardown_errors.append(
                     f"worker {handle.id}: after_all did not finish within {timeout:g} s (--timeout)"
                 )
-            handle.finished = True
             self._forget(handle)
             self._replace_if_needed()
 
@@ -319,28 +313,34 @@ class Supervisor:
         if self.pending and not self.stop_scheduling and busy_or_starting < self.workers:
             self._start_worker()
 
-    def _forget(self, handle: WorkerHandle) -> None:
-        """Drop a worker whose work is over; reap it and whatever it left running."""
+    def _forget(self, handle: WorkerHandle, grace: float = 5.0) -> None:
+        """Drop a worker whose work is over; reap it and whatever it left running.
+
+        ``grace`` is how long a worker that said goodbye gets to exit by itself (coverage
+        and other atexit work of the suite's own tools run then) before it is killed.
+        """
         self.handles.pop(handle.id, None)
         handle.conn.close()
-        handle.process.join(timeout=5.0)
+        _wait_for_exit(handle.process, grace)
         _kill_group(handle.process.pid, signal.SIGKILL)  # orphans of the suite's steps
-        handle.process.join(timeout=5.0)
+        _wait_for_exit(handle.process, 5.0)
 
     # -- signals --------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             self._previous_handlers[signum] = signal.signal(signum, self._on_signal)
 
-    def _our_handlers(self) -> dict[int, Any]:
-        return {signum: self._on_signal for signum in self._previous_handlers}
+    @property
+    def spec(self) -> WorkerSpec:
+        handlers = {signum: self._on_signal for signum in self._previous_handlers}
+        return WorkerSpec(self.settings, handlers, self.spill_dir, self.pid)
 
     def _restore_signal_handlers(self) -> None:
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if os.getpid() != self.pid:
+        if os.getpid() != self.pid:  # pragma: no cover - runs after coverage saved its data
             # A forked worker inherited this handler, maybe wrapped by another one (coverage's
             # SIGTERM handler chains to whatever it found): act as the default would.
             if signum == signal.SIGINT:
@@ -355,10 +355,6 @@ class Supervisor:
         self.run.interrupted_by = self.signal_received
         self.run.stopped_early = f"interrupted by {name}"
         self.stop_scheduling = self.run.stopped_early
-        for handle in self.handles.values():
-            if handle.task is not None:
-                self.run.interrupted.append(handle.task)
-                handle.task = None
         self._stop_all_workers()
 
     def _stop_all_workers(self) -> None:
@@ -372,11 +368,23 @@ class Supervisor:
                 _kill_group(handle.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
         for handle in handles:
-            handle.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            _wait_for_exit(handle.process, deadline - time.monotonic())
         for handle in handles:
             _kill_group(handle.process.pid, signal.SIGKILL)
-            handle.finished = True
             self._forget(handle)
+
+
+def _wait_for_exit(process: Any, timeout: float) -> int | None:
+    """The exit code once the process ended, or None after ``timeout`` seconds.
+
+    Not ``Process.join``: it waits on the process's sentinel pipe and then blocks in
+    ``waitpid`` until the process ends, and a step that closes every inherited descriptor
+    closes that pipe while the process goes on running, which would stall the supervisor.
+    """
+    deadline = time.monotonic() + timeout
+    while (code := process.exitcode) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return code  # type: ignore[no-any-return]
 
 
 def _kill_group(pid: int, signum: int) -> None:
@@ -387,9 +395,21 @@ def _kill_group(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def _worker_entry(
-    conn: Any, worker_id: int, settings: Settings, handlers: dict[int, Any], spill_dir: str | None
-) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this worker when the runner dies, however it dies (even SIGKILL).
+
+    Without it a worker stuck in a hanging step would outlive a killed runner forever. The
+    setting is not inherited by the processes a test starts.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the runner died before prctl took effect
+        os._exit(1)
+
+
+def _worker_entry(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # own process group: Ctrl-C reaches the supervisor, which stops us
-    worker_main(conn, worker_id, settings, handlers, spill_dir)
+    _die_with_parent(spec.parent_pid)
+    worker_main(conn, worker_id, spec)

@@ -78,17 +78,7 @@ class ConsoleReport:
         """The worker's scenario results, or, when the task died, its scenarios as errored."""
         if result.scenarios or not result.error:
             return result.scenarios
-        info = self.features.get(result.task.path)
-        if info is None:
-            return (
-                ScenarioResult(
-                    result.task.label,
-                    "(whole feature)",
-                    Status.ERRORED,
-                    result.duration,
-                    result.error,
-                ),
-            )
+        info = self.features[result.task.path]
         return tuple(
             ScenarioResult(
                 s.location,

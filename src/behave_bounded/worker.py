@@ -18,6 +18,7 @@ import signal
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from behave.formatter._registry import make_formatters
@@ -46,10 +47,8 @@ def where(error: BaseException, base_dir: str) -> str:
     """``path:line`` of the innermost traceback frame inside the suite (or the innermost)."""
     frames = traceback.extract_tb(error.__traceback__)
     inside = [f for f in frames if os.path.abspath(f.filename).startswith(base_dir + os.sep)]
-    chosen = inside or frames
-    if not chosen:
-        return "<unknown>"
-    return f"{os.path.relpath(chosen[-1].filename)}:{chosen[-1].lineno}"
+    frame = (inside or frames)[-1]  # an exception that was raised always has a frame
+    return f"{os.path.relpath(frame.filename)}:{frame.lineno}"
 
 
 def describe(error: BaseException) -> str:
@@ -184,19 +183,24 @@ def _restore_signals(parent_handlers: dict[int, Any]) -> None:
             signal.signal(signum, default)
 
 
-def worker_main(
-    conn: Any,
-    worker_id: int,
-    settings: Settings,
-    parent_handlers: dict[int, Any],
-    spill_dir: str | None,
-) -> None:
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What every worker of a run is started with."""
+
+    settings: Settings
+    parent_handlers: dict[int, Any]  # the supervisor's signal handlers, undone in the worker
+    spill_dir: str | None
+    parent_pid: int
+
+
+def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
     """Entry point of a worker process (the target of ``multiprocessing.Process``)."""
-    _restore_signals(parent_handlers)
+    _restore_signals(spec.parent_handlers)
+    settings = spec.settings
     keep = Keep(settings.keep)
 
     def capture(label: str) -> TaskCapture:
-        return TaskCapture(settings.max_output, keep, spill_dir, settings.max_spill, label)
+        return TaskCapture(settings.max_output, keep, spec.spill_dir, settings.max_spill, label)
 
     setup_capture = capture("worker-setup")
     setup_capture.start()
