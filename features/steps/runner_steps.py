@@ -420,3 +420,8 @@ def file_exists(context, name):
     assert (suite_dir(context) / name).exists(), sorted(
         str(p.relative_to(suite_dir(context))) for p in suite_dir(context).rglob("*")
     )
+
+
+@then('stderr matches "{pattern}"')
+def stderr_matches(context, pattern):
+    assert re.search(pattern, context.stderr), f"{pattern!r} !~ stderr:\n{context.stderr[-3000:]}"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TextIO
 
+from behave_bounded.capture import SENTINEL_RE, format_sentinel
 from behave_bounded.collect import FeatureInfo
 from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 from behave_bounded.results import (
@@ -27,6 +28,8 @@ from behave_bounded.results import (
 
 #: Longest list of scenarios or features the summary prints; the rest are counted.
 MAX_LISTED = 100
+#: A stream that reaches this share of --max-output is reported, even when nothing was cut.
+NEAR_LIMIT = 0.8
 _ORDER = (
     Status.ERRORED,
     Status.FAILED,
@@ -63,12 +66,18 @@ class ConsoleReport:
         stream: TextIO,
         features: Mapping[str, FeatureInfo],
         show_output: int,
+        *,
         workers: int = 0,
+        max_output: int | None = None,
+        errors: TextIO | None = None,
     ) -> None:
         self.stream = stream
         self.features = features
         self.show_output = show_output
         self.workers = workers
+        self.max_output = max_output
+        self.errors = sys.stderr if errors is None else errors
+        self.truncated_streams = 0
 
     def print(self, text: str = "") -> None:
         self.stream.write(text + "\n")
@@ -98,6 +107,7 @@ class ConsoleReport:
         if result.error:
             status = Status.ERRORED
         self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
+        self._warn_about_output(result)
         if status.fails_run or result.error:
             self._show_output(result, status)
         return replace(
@@ -107,15 +117,43 @@ class ConsoleReport:
             stderr=_without_text(result.stderr),
         )
 
+    def _warn_about_output(self, result: TaskResult) -> None:
+        """One warning per stream that was cut, or that came within 80 % of the limit."""
+        if result.error:  # a dead worker's streams were read back from its spill files
+            return
+        for stream in (result.stdout, result.stderr):
+            stats = stream.stats
+            spill = stats.spill_path or "none"
+            if stats.truncated:
+                self.truncated_streams += 1
+                self._warn(
+                    f"{result.task.label}: {stats.name} truncated: {stats.written} bytes written, "
+                    f"{stats.kept} kept, {stats.dropped} dropped; full output: {spill}"
+                )
+            elif self.max_output and stats.written >= NEAR_LIMIT * self.max_output:
+                self._warn(
+                    f"{result.task.label}: {stats.name} reached {stats.written} bytes, "
+                    f"{100 * stats.written // self.max_output}% of --max-output {self.max_output}"
+                )
+
+    def _warn(self, message: str) -> None:
+        self.errors.write(f"behave-bounded: warning: {message}\n")
+        self.errors.flush()
+
     def _show_output(self, result: TaskResult, status: Status) -> None:
         header = f"---- {result.task.label}: {status.value} (worker {result.worker})"
         if result.error:
             header += f": {result.error}"
         self.print(header)
         for stream in (result.stdout, result.stderr):
-            if stream.text:
-                shown = tail_text(stream.text, self.show_output, stream.stats.spill_path)
-                self.print(shown.rstrip("\n"))
+            if not stream.text:
+                continue
+            stats = stream.stats
+            shown = tail_text(stream.text, self.show_output, stats.spill_path)
+            if stats.truncated and not SENTINEL_RE.search(shown):
+                # The cut lies outside the part shown: say it where the reader looks first.
+                self.print(format_sentinel(stats.name, stats.written, stats.kept, stats.spill_path))
+            self.print(shown.rstrip("\n"))
         self.print(f"---- end of {result.task.label}")
 
     def summary(self, run: RunResult) -> int:
@@ -151,6 +189,8 @@ class ConsoleReport:
         if not_run_scenarios:
             breakdown += f", {not_run_scenarios} not run"
         self.print(f"scenarios by status: {breakdown}")
+        if self.truncated_streams:
+            self.print(f"output truncated in {self.truncated_streams} stream(s) (see warnings)")
         self.print(f"wall time {run.wall_time:.2f} s, {self.workers} worker(s)")
         passed = counts[Status.PASSED] + counts[Status.XFAILED]
         failed = sum(n for status, n in counts.items() if status.fails_run)

@@ -58,7 +58,8 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         stream,
         {info.path: info for info in features},
         settings.show_output,
-        workers if tasks else 0,
+        workers=workers if tasks else 0,
+        max_output=settings.max_output,
     )
     run = RunResult()
     for result in skipped_features(info for info in features if not info.selected):
@@ -69,7 +70,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
 
         def on_result(result: TaskResult) -> TaskResult:
             shown = report.task_finished(result)
-            _discard_clean_spills(result)
+            _discard_needless_spills(result, settings.show_output)
             return shown
 
         supervisor = Supervisor(
@@ -82,11 +83,18 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     return report.summary(run)
 
 
-def _discard_clean_spills(result: TaskResult) -> None:
-    """A spill file is kept only when it holds something the console could not show."""
-    if result.error or any(s.status.fails_run for s in result.scenarios):
+def _discard_needless_spills(result: TaskResult, show_output: int) -> None:
+    """Keep a spill file only where it holds more than the console showed.
+
+    That is: the stream was truncated, or its feature failed with more output than
+    ``--show-output``, or the worker died (then the spill file is all there is).
+    """
+    if result.error:
         return
+    failed = any(s.status.fails_run for s in result.scenarios)
     for stream in (result.stdout, result.stderr):
-        if stream.stats.spill_path and not stream.stats.truncated:
+        stats = stream.stats
+        needed = stats.truncated or (failed and stats.written > show_output)
+        if stats.spill_path and not needed:
             with contextlib.suppress(OSError):
-                os.unlink(stream.stats.spill_path)
+                os.unlink(stats.spill_path)

@@ -28,6 +28,7 @@ from behave.reporter.summary import SummaryReporter
 from behave.runner import Context, Runner, the_step_registry
 from behave.runner_util import parse_features
 
+from behave_bounded import behave_capture
 from behave_bounded.capture import Keep, TaskCapture
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
@@ -59,7 +60,8 @@ def describe(error: BaseException) -> str:
 class WorkerSession:
     """One behave runner kept for the life of a worker process."""
 
-    def __init__(self, behave_args: tuple[str, ...]) -> None:
+    def __init__(self, behave_args: tuple[str, ...], max_output: int | None, keep: Keep) -> None:
+        bounded = behave_capture.install(max_output, keep)
         self.config = behave_configuration(behave_args)
         if not self.config.format:
             self.config.format = [self.config.default_format]
@@ -68,6 +70,8 @@ class WorkerSession:
             r for r in self.config.reporters if not isinstance(r, SummaryReporter)
         ]
         self.runner = Runner(self.config)
+        if bounded:
+            behave_capture.bound_runner(self.runner)
         self.base_dir = ""
         self._setup_error: BaseException | None = None
 
@@ -199,13 +203,15 @@ def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
     settings = spec.settings
     keep = Keep(settings.keep)
 
-    def capture(label: str) -> TaskCapture:
-        return TaskCapture(settings.max_output, keep, spec.spill_dir, settings.max_spill, label)
+    def capture(label: str, spill: bool = True) -> TaskCapture:
+        """Features spill; the worker's own setup and teardown output is shown only on error."""
+        spill_dir = spec.spill_dir if spill else None
+        return TaskCapture(settings.max_output, keep, spill_dir, settings.max_spill, label)
 
-    setup_capture = capture("worker-setup")
+    setup_capture = capture("worker-setup", spill=False)
     setup_capture.start()
     try:
-        session = WorkerSession(settings.behave_args)
+        session = WorkerSession(settings.behave_args, settings.max_output, keep)
         session.setup()
     except WorkerSetupError as setup_error:
         setup_capture.stop()
@@ -222,7 +228,7 @@ def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
             break
         if _run_one(conn, worker_id, session, task, capture(task.path)):
             return  # the parent replaces a retired worker
-    teardown_capture = capture("worker-teardown")
+    teardown_capture = capture("worker-teardown", spill=False)
     teardown_capture.start()
     teardown_error = session.teardown()
     stdout, _ = teardown_capture.stop()
