@@ -205,6 +205,7 @@ Feature: Features run in parallel worker processes and every result is reported
     And the output contains "Given it fails ... failed in"
     And the file "junit/TESTS-bad.xml" exists
     And the file "junit/TESTS-good.xml" exists
+    And the file "junit/TESTS-good.xml" contains "output of a passing step"
 
   Scenario: a hook error in a scenario is errored, never failed
     Given a feature file "hooked.feature":

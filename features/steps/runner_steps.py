@@ -425,3 +425,9 @@ def file_exists(context, name):
 @then('stderr matches "{pattern}"')
 def stderr_matches(context, pattern):
     assert re.search(pattern, context.stderr), f"{pattern!r} !~ stderr:\n{context.stderr[-3000:]}"
+
+
+@then('the file "{name}" contains "{text}"')
+def file_contains(context, name, text):
+    content = (suite_dir(context) / name).read_text(errors="replace")
+    assert text in content, content[-3000:]

@@ -80,8 +80,18 @@ def _bounded_text_factory(limit: int | None, keep: Keep) -> Callable[[], Bounded
     return make
 
 
-def install(limit: int | None, keep: Keep, environ: dict[str, str] | None = None) -> bool:
-    """Bound behave's capture in this process; returns False when the limit is unlimited."""
+def install(
+    limit: int | None,
+    keep: Keep,
+    *,
+    store_passing: bool = False,
+    environ: dict[str, str] | None = None,
+) -> bool:
+    """Bound behave's capture in this process; returns False when the limit is unlimited.
+
+    ``store_passing`` keeps behave's storing of passing statements' output: its JUnit
+    reporter (``--junit``) writes that output into the report, bounded per scenario.
+    """
     if limit is None:
         return False
     environ = dict(os.environ) if environ is None else environ
@@ -89,13 +99,13 @@ def install(limit: int | None, keep: Keep, environ: dict[str, str] | None = None
     BoundedLoggingCapture.limit = limit
     BoundedLoggingCapture.keep = keep
     behave.capture.LoggingCapture = BoundedLoggingCapture
-    if STORE_ENV not in environ:
+    if STORE_ENV not in environ and not store_passing:
         # Read by every statement (step, scenario, feature) when it is parsed.
         behave.model_core.BasicStatement.STORE_CAPTURED_ON_SUCCESS = False
     return True
 
 
-def bound_runner(runner: Any, environ: dict[str, str] | None = None) -> None:
+def bound_runner(runner: Any, *, environ: dict[str, str] | None = None) -> None:
     """The runner collects the output of every captured hook for its whole life: not on success."""
     environ = dict(os.environ) if environ is None else environ
     if STORE_ENV not in environ:

@@ -61,8 +61,8 @@ class WorkerSession:
     """One behave runner kept for the life of a worker process."""
 
     def __init__(self, behave_args: tuple[str, ...], max_output: int | None, keep: Keep) -> None:
-        bounded = behave_capture.install(max_output, keep)
         self.config = behave_configuration(behave_args)
+        bounded = behave_capture.install(max_output, keep, store_passing=bool(self.config.junit))
         if not self.config.format:
             self.config.format = [self.config.default_format]
         # The run's summary is the parent's; behave's own would count one feature at a time.
