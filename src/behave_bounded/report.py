@@ -195,7 +195,7 @@ class ConsoleReport:
         passed = counts[Status.PASSED] + counts[Status.XFAILED]
         failed = sum(n for status, n in counts.items() if status.fails_run)
         skipped = counts[Status.SKIPPED]
-        if run.lost:
+        if run.lost or run.setup_error:  # results that can no longer come count as failed
             failed += not_run_scenarios
         else:
             skipped += not_run_scenarios

@@ -53,8 +53,9 @@ def where(error: BaseException, base_dir: str) -> str:
 
 
 def describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    """``Type: message`` on one line (a multi-line message is joined, at most 300 chars)."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
 class WorkerSession:
