@@ -1,0 +1,378 @@
+"""Memory budgets with memray: ``@memory_budget_<SIZE>`` scenarios and child-process measures.
+
+memray is optional (``pip install 'behave-bounded[memory]'``): this module imports it only
+inside the functions that need it, so importing the module never fails.
+
+What the numbers mean:
+
+* **peak heap** (:attr:`MemoryBudget.peak`, :func:`measure_peak`, ``peak_heap``): memray's
+  high-water mark of the bytes allocated *while tracking* and not yet freed, summed over all
+  threads of the process (``malloc``/``calloc``/``realloc``/``mmap``...; Python objects count
+  through pymalloc's arenas). Memory allocated before tracking started is not counted, even
+  if it is freed inside the block. Allocated is not resident: ``bytes(n)`` (``calloc``) counts
+  ``n`` at once although its pages are only resident once touched.
+* **peak RSS** (``ChildMemory.peak_rss``): the kernel's maximum resident set size of the child
+  process (``wait4`` rusage), i.e. everything resident: interpreter, libraries, the heap and
+  memray's own bookkeeping. ``ProcessMemory.sampled_peak_rss`` is the largest of memray's RSS
+  samples (one every 10 ms), so it can miss a short spike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from behave_bounded.config import parse_size
+
+T = TypeVar("T")
+
+MEMORY_BUDGET_PREFIX = "memory_budget_"
+MEMRAY_EXTRA = "pip install 'behave-bounded[memory]'"
+#: Allocation sites listed when a budget is exceeded (as pytest-memray's ``limit_memory``).
+TOP_SITES = 5
+
+
+def budget_from_tags(tags: Iterable[str]) -> int | None:
+    """The smallest valid ``@memory_budget_<SIZE>`` of ``tags`` in bytes (``None``: no budget).
+
+    Invalid sizes are ignored here: ``validate-tags`` reports them before the run.
+    """
+    budgets: list[int] = []
+    for tag in tags:
+        if tag.startswith(MEMORY_BUDGET_PREFIX):
+            with contextlib.suppress(ValueError):
+                budgets.append(parse_size(tag[len(MEMORY_BUDGET_PREFIX) :]))
+    return min(budgets) if budgets else None
+
+
+@functools.cache
+def memray_available() -> bool:
+    """Whether ``import memray`` works (memray is an optional extra; Linux and macOS only)."""
+    try:
+        import memray  # noqa: F401, PLC0415 - optional dependency, probed lazily
+    except ImportError:
+        return False
+    return True
+
+
+def format_size(size: float) -> str:
+    """``130.0 MiB``: binary units, one decimal (bytes below 1 KiB)."""
+    if abs(size) < 1024:
+        return f"{int(size)} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if abs(size) < 1024:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1024:.1f} TiB"
+
+
+def _display_path(path: str) -> str:
+    if path.startswith("<"):
+        return path  # "<frozen importlib._bootstrap>", "<string>", ...
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+@dataclass(frozen=True)
+class AllocationSite:
+    """Memory alive at the peak, summed by the innermost Python frame that allocated it."""
+
+    path: str
+    line: int
+    function: str
+    size: int
+    allocations: int
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        count = "allocation" if self.allocations == 1 else "allocations"
+        return f"{where}  {format_size(self.size)}  ({self.allocations} {count} in {self.function})"
+
+
+def _top_sites(reader: Any, count: int = TOP_SITES) -> tuple[AllocationSite, ...]:
+    """The ``count`` largest sites of the high-water mark (all threads merged).
+
+    A site is the innermost Python frame, as in pytest-memray: an allocation made inside a
+    library shows the library's line, not the step that called it.
+    """
+    sites: dict[tuple[str, int, str], list[int]] = {}
+    for record in reader.get_high_watermark_allocation_records(merge_threads=True):
+        frames = record.stack_trace(max_stacks=1)
+        function, path, line = frames[0] if frames else ("?", "<no Python frame>", 0)
+        totals = sites.setdefault((_display_path(path), int(line), function), [0, 0])
+        totals[0] += int(record.size)
+        totals[1] += int(record.n_allocations)
+    ranked = sorted(sites.items(), key=lambda item: (-item[1][0], item[0]))
+    return tuple(
+        AllocationSite(path, line, function, size, allocations)
+        for (path, line, function), (size, allocations) in ranked[:count]
+    )
+
+
+class MemoryBudget:
+    """Tracks the allocations of a block with memray and, on exit, checks its peak heap.
+
+    The capture goes to a file in a fresh ``tempfile.TemporaryDirectory`` (never a guessable
+    name), removed on exit.
+
+    ``__exit__`` raises the :meth:`check` AssertionError when the block itself raised nothing
+    (a scenario that already failed keeps its own error); ``check_on_exit=False`` leaves the
+    check to the caller. The capture uses memray's aggregated format, so the temp file stays
+    small however many allocations the block makes. Only one memray Tracker can be active in
+    a process: a block under ``memray run`` or inside another budget raises RuntimeError.
+    """
+
+    def __init__(self, budget: int, label: str = "", *, check_on_exit: bool = True) -> None:
+        if budget <= 0:
+            raise ValueError(f"a memory budget must be greater than 0, not {budget}")
+        self.budget = budget
+        self.label = label
+        self.check_on_exit = check_on_exit
+        self.peak = 0
+        self.sites: tuple[AllocationSite, ...] = ()  # filled only when the budget is exceeded
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._tracker: Any = None
+        self._capture = ""
+
+    def __enter__(self) -> MemoryBudget:
+        try:
+            import memray  # noqa: PLC0415 - optional dependency
+        except ImportError as error:
+            raise ImportError(f"a memory budget needs memray: {MEMRAY_EXTRA} ({error})") from None
+
+        self._directory = tempfile.TemporaryDirectory(prefix="behave-bounded-memray-")
+        self._capture = os.path.join(self._directory.name, "capture.bin")
+        tracker = memray.Tracker(
+            self._capture, file_format=memray.FileFormat.AGGREGATED_ALLOCATIONS
+        )
+        try:
+            tracker.__enter__()
+        except RuntimeError as error:
+            self._directory.cleanup()
+            raise RuntimeError(
+                f"cannot check the memory budget of {self.label or 'this block'}: {error}"
+            ) from None
+        self._tracker = tracker
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        import memray  # noqa: PLC0415 - optional dependency
+
+        assert self._directory is not None, "MemoryBudget exited without entering"
+        try:
+            self._tracker.__exit__(None, None, None)
+            reader = memray.FileReader(self._capture)
+            try:
+                self.peak = int(reader.metadata.peak_memory)
+                if self.exceeded:
+                    self.sites = _top_sites(reader)
+            finally:
+                reader.close()
+        finally:
+            self._tracker = None
+            self._directory.cleanup()
+        if exc_type is None and self.check_on_exit:
+            self.check()
+
+    @property
+    def exceeded(self) -> bool:
+        return self.peak > self.budget
+
+    def message(self) -> str:
+        """``memory budget exceeded: peak X > budget Y (label)`` and the largest sites."""
+        label = f" ({self.label})" if self.label else ""
+        lines = [
+            f"memory budget exceeded: peak {format_size(self.peak)} > budget "
+            f"{format_size(self.budget)}{label}",
+            *(f"  {rank}. {site}" for rank, site in enumerate(self.sites, 1)),
+        ]
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        """Raise AssertionError (peak vs budget, largest sites) if the budget was exceeded."""
+        if self.exceeded:
+            raise AssertionError(self.message())
+
+
+def measure_peak(fn: Callable[[], T]) -> tuple[T, int]:
+    """``fn()`` and the peak heap (bytes) it allocated, measured with memray."""
+    with MemoryBudget(sys.maxsize, "measure_peak", check_on_exit=False) as budget:
+        value = fn()
+    return value, budget.peak
+
+
+# -- a child process under `memray run` -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    """One process of the measured tree, from its memray capture file."""
+
+    pid: int
+    #: memray's high-water mark of this process; a forked child counts only what it allocated
+    #: after the fork (pages inherited from the parent are not allocations of the child).
+    peak_heap: int
+    #: Largest RSS sample memray took (every 10 ms), ``None`` without a sample.
+    sampled_peak_rss: int | None
+    total_allocations: int
+
+
+@dataclass(frozen=True)
+class ChildMemory:
+    """What :func:`run_under_memray` measured; ``processes[0]`` is the child itself."""
+
+    returncode: int
+    #: memray's high-water mark of the child's heap (``processes[0].peak_heap``).
+    peak_heap: int
+    #: The kernel's maximum RSS of the child (not of its children), ``None`` if unknown.
+    peak_rss: int | None
+    processes: tuple[ProcessMemory, ...]
+    #: Capture files that could not be read (a process killed mid-write), with the reason.
+    unreadable: tuple[str, ...]
+    stdout: str  # the last ``output_limit`` bytes, decoded
+    stderr: str
+    duration: float
+
+    @property
+    def children(self) -> tuple[ProcessMemory, ...]:
+        """The forked descendants (``follow_fork=True``), sorted by pid."""
+        return self.processes[1:]
+
+    @property
+    def max_child_heap(self) -> int:
+        """The largest peak heap of any forked descendant (0 when none was tracked)."""
+        return max((process.peak_heap for process in self.children), default=0)
+
+
+def _read_capture(path: Path) -> ProcessMemory:
+    import memray  # noqa: PLC0415 - optional dependency
+
+    reader = memray.FileReader(path)
+    try:
+        metadata = reader.metadata
+        samples = [int(snapshot.rss) for snapshot in reader.get_memory_snapshots()]
+        return ProcessMemory(
+            pid=int(metadata.pid),
+            peak_heap=int(metadata.peak_memory),
+            sampled_peak_rss=max(samples) if samples else None,
+            total_allocations=int(metadata.total_allocations),
+        )
+    finally:
+        reader.close()
+
+
+def _tail(path: Path, limit: int) -> str:
+    with open(path, "rb") as stream:
+        stream.seek(max(0, path.stat().st_size - limit))
+        return stream.read().decode("utf-8", "replace")
+
+
+def _wait(pid: int, timeout: float) -> tuple[int, int | None]:
+    """Reap ``pid`` with ``wait4`` (exit code, max RSS in bytes); kill its group on timeout."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
+        reaped, status, usage = os.wait4(pid, os.WNOHANG)
+        if reaped == pid:
+            scale = 1 if sys.platform == "darwin" else 1024  # Linux reports KiB
+            return os.waitstatus_to_exitcode(status), int(usage.ru_maxrss) * scale or None
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.wait4(pid, 0)
+            raise TimeoutError(f"the process under memray did not end within {timeout} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def run_under_memray(
+    argv: Sequence[str],
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+    *,
+    follow_fork: bool = True,
+    output_limit: int = 64 * 2**10,
+) -> ChildMemory:
+    """Run ``python -m memray run ... ARGV`` and measure it; ``argv`` is what follows ``python``.
+
+    ``argv`` is ``["-m", "module", ...]``, ``["-c", "code", ...]`` or ``["script.py", ...]``.
+    With ``follow_fork`` every process the child forks (``multiprocessing`` "fork" workers)
+    gets its own capture file and :class:`ProcessMemory`; spawned or exec'd processes are not
+    followed. Following forks needs memray's streaming format, whose capture files grow with
+    the number of allocations (they live in a TemporaryDirectory, deleted before returning);
+    without it the aggregated format keeps the file small. The child runs in its own session,
+    killed as a group once the child has ended (no forked process outlives the measure) or on
+    timeout (TimeoutError). Output goes to files; only the last ``output_limit`` bytes of
+    each stream are returned.
+    """
+    with tempfile.TemporaryDirectory(prefix="behave-bounded-memray-run-") as name:
+        directory = Path(name)
+        capture = directory / "capture.bin"
+        flags = ["--follow-fork"] if follow_fork else ["--aggregate"]
+        command = [sys.executable, "-m", "memray", "run", "-q", "-o", str(capture), *flags]
+        started = time.monotonic()
+        with open(directory / "stdout", "wb") as out, open(directory / "stderr", "wb") as err:
+            process = subprocess.Popen(  # noqa: S603 - argv is the caller's own command
+                [*command, *argv],
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        try:
+            returncode, peak_rss = _wait(process.pid, timeout)
+        except TimeoutError:
+            process.returncode = -signal.SIGKILL  # reaped by _wait: Popen must not wait again
+            raise
+        process.returncode = returncode
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # forked processes that outlived the child
+        duration = time.monotonic() - started
+        processes: list[ProcessMemory] = []
+        unreadable: list[str] = []
+        for path in sorted(directory.glob("capture.bin*"), key=_capture_order):
+            try:
+                processes.append(_read_capture(path))
+            except OSError as error:
+                unreadable.append(f"{path.name}: {error}")
+        if not processes or processes[0].pid != process.pid:
+            problems = "; ".join(unreadable) or "no capture file"
+            raise RuntimeError(
+                f"memray captured nothing of the child (exit code {returncode}): {problems}\n"
+                + _tail(directory / "stderr", output_limit)
+            )
+        return ChildMemory(
+            returncode=returncode,
+            peak_heap=processes[0].peak_heap,
+            peak_rss=peak_rss,
+            processes=tuple(processes),
+            unreadable=tuple(unreadable),
+            stdout=_tail(directory / "stdout", output_limit),
+            stderr=_tail(directory / "stderr", output_limit),
+            duration=duration,
+        )
+
+
+def _capture_order(path: Path) -> tuple[int, int]:
+    """``capture.bin`` (the child) first, then ``capture.bin.<pid>`` by pid."""
+    suffix = path.name.rpartition(".")[2]
+    return (1, int(suffix)) if suffix.isdigit() else (0, 0)
