@@ -431,3 +431,28 @@ def stderr_matches(context, pattern):
 def file_contains(context, name, text):
     content = (suite_dir(context) / name).read_text(errors="replace")
     assert text in content, content[-3000:]
+
+
+@given('PYTHONPATH points at "{path}" in the suite')
+def pythonpath_in_suite(context, path):
+    context.extra_env = {
+        **getattr(context, "extra_env", {}),
+        "PYTHONPATH": str(suite_dir(context) / path),
+    }
+
+
+@when('I run the runner under memray with "{args}"')
+def run_under_memray_step(context, args):
+    """The runner's own process measured by memray (its forked workers are not followed)."""
+    from behave_bounded.memory import run_under_memray  # noqa: PLC0415 - memray is optional
+
+    context.parent_memory = run_under_memray(
+        ["-m", "behave_bounded", *shlex.split(args)],
+        cwd=str(suite_dir(context)),
+        env=runner_env(context),
+        timeout=RUN_TIMEOUT,
+        follow_fork=False,
+    )
+    context.stdout = context.parent_memory.stdout
+    context.stderr = context.parent_memory.stderr
+    context.exit_code = context.parent_memory.returncode

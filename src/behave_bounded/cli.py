@@ -14,7 +14,7 @@ from typing import Any
 
 from behave_bounded import __version__
 from behave_bounded.collect import behave_configuration
-from behave_bounded.config import OPTIONS, from_userdata, resolve
+from behave_bounded.config import OPTIONS, from_userdata, parse_bool, resolve
 from behave_bounded.errors import (
     EXIT_SIGINT,
     EXIT_USAGE,
@@ -50,22 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"behave-bounded {__version__}")
     for option in OPTIONS:
         flags = ["-j", option.flag] if option.name == "jobs" else [option.flag]
-        if option.name == "spill":
+        if option.parse is parse_bool:
+            flag = option.flag
+            negative = "--no-" + flag[2:]
             parser.add_argument(
-                "--spill",
-                dest="spill",
+                flag,
+                dest=option.name,
                 action="store_const",
                 const=True,
                 default=argparse.SUPPRESS,
                 help=option.help + " (default)",
             )
             parser.add_argument(
-                "--no-spill",
-                dest="spill",
+                negative,
+                dest=option.name,
                 action="store_const",
                 const=False,
                 default=argparse.SUPPRESS,
-                help="keep truncated output only",
+                help=f"the opposite of {flag}",
             )
             continue
         action = "append" if option.name == "preimport" else "store"
@@ -86,7 +88,7 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     given: dict[str, Any] = {}
     for name, raw in vars(namespace).items():
         option = next(o for o in OPTIONS if o.name == name)
-        if name == "spill":
+        if option.parse is parse_bool:
             given[name] = raw
         elif name == "preimport":
             given[name] = tuple(m for text in raw for m in _parse(option.flag, text, option.parse))

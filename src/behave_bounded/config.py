@@ -161,6 +161,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("spill", parse_bool, True, "write the full output to the artifact directory", ""),
     Option("artifacts", str, ".behave-bounded", "directory for spill files and run data", "DIR"),
     Option("show_output", parse_size, 64 * 2**10, "output shown per failing feature", "SIZE"),
+    Option(
+        "tdd_strict",
+        parse_bool,
+        True,
+        "an expected failure that passes fails the run (off: a warning)",
+        "",
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -181,6 +188,7 @@ class Settings:
     spill: bool = True
     artifacts: str = ".behave-bounded"
     show_output: int = 64 * 2**10
+    tdd_strict: bool = True
     behave_args: tuple[str, ...] = field(default=())
 
     def worker_count(self, task_count: int, environ: Mapping[str, str] | None = None) -> int:

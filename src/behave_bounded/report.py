@@ -25,6 +25,7 @@ from behave_bounded.results import (
     StreamStats,
     TaskResult,
 )
+from behave_bounded.tdd import WARNING_PREFIX, classify, is_lenient_xpass, issue_number
 
 #: Longest list of scenarios or features the summary prints; the rest are counted.
 MAX_LISTED = 100
@@ -39,7 +40,15 @@ _ORDER = (
     Status.XFAILED,
     Status.SKIPPED,
 )
-_BREAKDOWN = (Status.PASSED, Status.FAILED, Status.ERRORED, Status.SKIPPED, Status.UNDEFINED)
+_BREAKDOWN = (
+    Status.PASSED,
+    Status.FAILED,
+    Status.ERRORED,
+    Status.SKIPPED,
+    Status.UNDEFINED,
+    Status.XFAILED,
+    Status.XPASSED,
+)
 
 
 def feature_status(scenarios: Iterable[ScenarioResult]) -> Status:
@@ -70,6 +79,7 @@ class ConsoleReport:
         workers: int = 0,
         max_output: int | None = None,
         errors: TextIO | None = None,
+        tdd_strict: bool = True,
     ) -> None:
         self.stream = stream
         self.features = features
@@ -78,15 +88,16 @@ class ConsoleReport:
         self.max_output = max_output
         self.errors = sys.stderr if errors is None else errors
         self.truncated_streams = 0
+        self.tdd_strict = tdd_strict
 
     def print(self, text: str = "") -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
 
     def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
-        """The worker's scenario results, or, when the task died, its scenarios as errored."""
+        """The scenarios as the run counts them: TDD tags applied; a dead task's as errored."""
         if result.scenarios or not result.error:
-            return result.scenarios
+            return tuple(classify(s, self.tdd_strict) for s in result.scenarios)
         info = self.features[result.task.path]
         return tuple(
             ScenarioResult(
@@ -108,6 +119,9 @@ class ConsoleReport:
             status = Status.ERRORED
         self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
         self._warn_about_output(result)
+        for scenario in scenarios:
+            if is_lenient_xpass(scenario):
+                self._warn(f"{scenario.location}: {scenario.message[len(WARNING_PREFIX) :]}")
         if status.fails_run or result.error:
             self._show_output(result, status)
         return replace(
@@ -160,11 +174,14 @@ class ConsoleReport:
         """Print the summary and the verdict line (last); return the exit code."""
         counts: Counter[Status] = Counter()
         problems: list[ScenarioResult] = []
+        expected: list[ScenarioResult] = []
         for result in run.results:
             for scenario in result.scenarios:
                 counts[scenario.status] += 1
                 if scenario.status.fails_run:
                     problems.append(scenario)
+                elif scenario.status is Status.XFAILED:
+                    expected.append(scenario)
         not_run = run.never_ran + run.interrupted
         not_run_scenarios = sum(task.scenario_count for task in not_run)
         self.print()
@@ -175,6 +192,10 @@ class ConsoleReport:
                 f"{s.status.value:9} {s.location}  {s.name}" + _first_line(s.message)
                 for s in problems
             ),
+        )
+        self._list(
+            "expected failures (xfailed)",
+            (f"{s.location}  {s.name}{_issue(s.tags)}" for s in expected),
         )
         self._list("features that did not finish (interrupted)", (t.label for t in run.interrupted))
         self._list("features that never ran", (t.label for t in run.never_ran))
@@ -223,9 +244,18 @@ def _bounded(lines: Iterable[str]) -> Iterable[str]:
         yield f"... and {extra} more"
 
 
+def _issue(tags: Iterable[str]) -> str:
+    number = issue_number(tags)
+    return f"  (issue #{number})" if number is not None else ""
+
+
 def _first_line(message: str) -> str:
+    """The line that says what happened: a traceback's last line, else the first line."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return f"  -- {lines[0][:200]}" if lines else ""
+    if not lines:
+        return ""
+    line = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
+    return f"  -- {line[:200]}"
 
 
 def _without_text(stream: CapturedStream) -> CapturedStream:

@@ -15,10 +15,12 @@ from typing import Any, TextIO
 
 from behave_bounded.collect import behave_configuration, collect
 from behave_bounded.config import Settings
+from behave_bounded.errors import CollectionError
 from behave_bounded.pool import Supervisor
 from behave_bounded.preimport import preimport
 from behave_bounded.report import ConsoleReport, skipped_features
 from behave_bounded.results import RunResult, TaskResult
+from behave_bounded.tdd import validate_tags
 
 
 def warn(message: str) -> None:
@@ -51,6 +53,9 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     stream = sys.stdout if stream is None else stream
     config = config if config is not None else behave_configuration(settings.behave_args)
     features = collect(config)
+    problems = validate_tags(s for info in features for s in info.scenarios)
+    if problems:  # before any worker starts: a typo in a tag must not cost a CI run
+        raise CollectionError(problems)
     to_run = [info for info in features if info.selected]
     tasks = [info.task(index) for index, info in enumerate(to_run)]
     workers = settings.worker_count(len(tasks))
@@ -60,6 +65,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         settings.show_output,
         workers=workers if tasks else 0,
         max_output=settings.max_output,
+        tdd_strict=settings.tdd_strict,
     )
     run = RunResult()
     for result in skipped_features(info for info in features if not info.selected):

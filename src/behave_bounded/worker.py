@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from behave.formatter._registry import make_formatters
+from behave.model import Scenario as BehaveScenario
 from behave.model_core import FileLocation
 from behave.model_type import Status as BehaveStatus
 from behave.reporter.summary import SummaryReporter
@@ -33,6 +34,7 @@ from behave_bounded.capture import Keep, TaskCapture
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
+from behave_bounded.memory import MemoryBudget, budget_from_tags
 from behave_bounded.results import ScenarioResult, Status, Task, TaskResult, clip
 
 _STATUS = {
@@ -71,6 +73,8 @@ class WorkerSession:
             r for r in self.config.reporters if not isinstance(r, SummaryReporter)
         ]
         self.runner = Runner(self.config)
+        if not hasattr(BehaveScenario.run, "__wrapped__"):
+            BehaveScenario.run = run_within_budget(BehaveScenario.run)
         if bounded:
             behave_capture.bound_runner(self.runner)
         self.base_dir = ""
@@ -153,6 +157,41 @@ class WorkerSession:
         return ""
 
 
+BUDGET_ERROR = "_behave_bounded_budget_error"
+
+
+def run_within_budget(run: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """Wrap behave's ``Scenario.run``: a ``@memory_budget_<SIZE>`` scenario runs under memray.
+
+    A scenario whose peak heap exceeds its budget fails by AssertionError (peak vs budget and
+    the largest allocation sites); the verdict is applied when its result is built, because
+    behave has already decided the scenario's status by then.
+    """
+
+    def run_scenario(scenario: Any, runner: Any) -> bool:
+        budget = budget_from_tags(str(tag) for tag in scenario.effective_tags)
+        if budget is None:
+            return run(scenario, runner)
+        guard = MemoryBudget(budget, f"{scenario.location}", check_on_exit=False)
+        try:
+            guard.__enter__()
+        except (RuntimeError, ImportError) as error:
+            setattr(scenario, BUDGET_ERROR, (Status.ERRORED, str(error)))
+            return run(scenario, runner) or True
+        try:
+            failed = run(scenario, runner)
+        finally:
+            guard.__exit__(None, None, None)
+        if guard.exceeded:
+            setattr(scenario, BUDGET_ERROR, (Status.FAILED, guard.message()))
+            print(guard.message())  # into the feature's report, after behave's own lines
+            return True
+        return failed
+
+    run_scenario.__wrapped__ = run  # type: ignore[attr-defined]
+    return run_scenario
+
+
 def scenario_result(scenario: Any) -> ScenarioResult:
     """Translate behave's scenario into our bounded record."""
     steps = list(scenario.all_steps)
@@ -160,13 +199,19 @@ def scenario_result(scenario: Any) -> ScenarioResult:
         status = Status.UNDEFINED
     else:
         status = _STATUS.get(scenario.status, Status.ERRORED)
-    messages = [scenario.error_message] if getattr(scenario, "error_message", None) else []
+    budget_status, budget_message = getattr(scenario, BUDGET_ERROR, (None, ""))
+    if budget_status is not None and status is Status.PASSED:
+        status = budget_status
+    messages = [budget_message] if budget_message else []
+    messages += [scenario.error_message] if getattr(scenario, "error_message", None) else []
     messages += [step.error_message for step in steps if step.error_message]
     if status is Status.UNDEFINED:
         messages += [
             f"undefined step: {s.keyword} {s.name}" for s in steps if s.status == "undefined"
         ]
     failing = next((step.exception for step in steps if step.exception is not None), None)
+    if budget_status is Status.FAILED and failing is None:
+        failing = AssertionError()
     if getattr(scenario, "hook_failed", False):
         status = Status.ERRORED  # a hook error is never the scenario's own assertion
     return ScenarioResult(
