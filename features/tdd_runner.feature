@@ -188,3 +188,11 @@ Feature: The runner applies the TDD tags and memory budgets when it evaluates re
     When I run the runner without arguments
     Then the exit code is 2
     And stderr contains "features/budget.feature:3: @memory_budget_64MiB needs memray: pip install 'behave-bounded[memory]'"
+
+  Scenario: the issue-7311 regression suite detects a regression: with the fix disabled it fails
+    Given a copy of "features/tdd_bounded_output.feature" whose "after the fix" rows use "--max-output unlimited"
+    When I run the runner with "-j 2 features/tdd_bounded_output.feature"
+    Then the exit code is 1
+    And the output contains "2 passed, 5 failed, 0 errored, 0 skipped, 0 undefined, 5 xfailed, 0 xpassed"
+    And the output contains "(bounded capture) -- @2.1 after the fix"
+    And the last line is "scenarios: 7 passed, 5 failed, 0 skipped"

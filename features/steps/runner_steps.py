@@ -456,3 +456,16 @@ def run_under_memray_step(context, args):
     context.stdout = context.parent_memory.stdout
     context.stderr = context.parent_memory.stderr
     context.exit_code = context.parent_memory.returncode
+
+
+@given('a copy of "{feature}" whose "after the fix" rows use "{options}"')
+def regression_copy(context, feature, options):
+    """The regression suite with its fix switched off, and the steps it needs."""
+    source = Path(feature).read_text(encoding="utf-8")
+    bounded_row = "| bounded capture    |                         |"
+    assert source.count(bounded_row) == 6, "the regression suite changed shape"
+    disabled = source.replace(bounded_row, f"| bounded capture    | {options:23} |")
+    (suite_dir(context) / feature).write_text(disabled, encoding="utf-8")
+    for name in ("runner_steps.py", "tdd_regression_steps.py"):
+        text = (Path("features/steps") / name).read_text(encoding="utf-8")
+        (suite_dir(context) / "features" / "steps" / name).write_text(text, encoding="utf-8")
