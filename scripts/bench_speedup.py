@@ -42,7 +42,9 @@ def wall_time(root: Path, jobs: int) -> float:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "behave_bounded", "-j", str(jobs)],
-        cwd=root, check=True, stdout=subprocess.DEVNULL,
+        cwd=root,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - started
 

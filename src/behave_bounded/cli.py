@@ -25,6 +25,8 @@ from behave_bounded.errors import (
 from behave_bounded.run import execute
 
 EPILOG = """\
+Subcommands: `behave-bounded validate-tags [PATHS]` checks TDD and memory-budget tags only;
+`behave-bounded merge-reports OUT --json|--junit FILES...` merges shard reports.
 Any other option, and the paths, go to behave (see `behave --help`): -t/--tags, -n/--name,
 -i/-e, -D name=value, --dry-run, --stop, -f/--format, ... Settings also come from the
 environment (BEHAVE_BOUNDED_<NAME>) and from [tool.behave-bounded] in pyproject.toml;
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_const",
                 const=True,
                 default=argparse.SUPPRESS,
-                help=option.help + " (default)",
+                help=option.help + (" (default)" if option.default else ""),
             )
             parser.add_argument(
                 negative,
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_const",
                 const=False,
                 default=argparse.SUPPRESS,
-                help=f"the opposite of {flag}",
+                help=f"the opposite of {flag}" + ("" if option.default else " (default)"),
             )
             continue
         action = "append" if option.name == "preimport" else "store"
@@ -111,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from behave_bounded.tdd import validate_tags_main  # noqa: PLC0415 - a fast path
 
         return validate_tags_main(list(argv[1:]))
+    if argv and argv[0] == "merge-reports":
+        from behave_bounded.report_files import merge_reports_main  # noqa: PLC0415
+
+        return merge_reports_main(list(argv[1:]))
     try:
         given, behave_args = parse_command_line(argv)
         config = behave_configuration(behave_args)

@@ -100,6 +100,34 @@ def parse_bool(text: str) -> bool:
     raise ValueError("expected one of: true, false, yes, no, 1, 0")
 
 
+def parse_scheme(text: str) -> str:
+    value = text.strip().lower()
+    if value not in {"feature", "scenario"}:
+        raise ValueError("expected one of: feature, scenario")
+    return value
+
+
+def parse_shard_option(text: str) -> tuple[int, int]:
+    """``K/N``: this machine runs shard K of N (1-based)."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise ValueError("expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_tag_name(text: str) -> str:
+    value = text.strip().removeprefix("@")
+    if not re.fullmatch(r"[\w.-]+", value):
+        raise ValueError("expected a tag name such as serial")
+    return value
+
+
+def parse_path(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected a file path")
+    return text
+
+
 def parse_modules(text: str) -> tuple[str, ...]:
     """Comma-separated dotted module names."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
@@ -161,6 +189,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("spill", parse_bool, True, "write the full output to the artifact directory", ""),
     Option("artifacts", str, ".behave-bounded", "directory for spill files and run data", "DIR"),
     Option("show_output", parse_size, 64 * 2**10, "output shown per failing feature", "SIZE"),
+    Option("scheme", parse_scheme, "feature", "what one task is: a feature or a scenario", "NAME"),
+    Option("shard", parse_shard_option, None, "run only shard K of N of the suite", "K/N"),
+    Option("last_failed", parse_bool, False, "rerun only what failed or errored last time", ""),
+    Option("serial_tag", parse_tag_name, "serial", "tag of features run one at a time", "TAG"),
+    Option("junit_xml", parse_path, None, "write one merged JUnit XML report", "PATH"),
+    Option("json", parse_path, None, "write the machine-readable run report", "PATH"),
     Option(
         "tdd_strict",
         parse_bool,
@@ -189,6 +223,12 @@ class Settings:
     artifacts: str = ".behave-bounded"
     show_output: int = 64 * 2**10
     tdd_strict: bool = True
+    scheme: str = "feature"
+    shard: tuple[int, int] | None = None
+    last_failed: bool = False
+    serial_tag: str = "serial"
+    junit_xml: str | None = None
+    json: str | None = None
     behave_args: tuple[str, ...] = field(default=())
 
     def worker_count(self, task_count: int, environ: Mapping[str, str] | None = None) -> int:

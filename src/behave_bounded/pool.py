@@ -279,6 +279,7 @@ class Supervisor:
             worker=handle.id,
             error=cause,
             feature_failed=True,
+            started=time.time() - (time.monotonic() - handle.since),
         )
         handle.task = None
         self._record(result)

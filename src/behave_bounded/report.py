@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TextIO
 
+from tqdm import tqdm
+
 from behave_bounded.capture import SENTINEL_RE, format_sentinel
 from behave_bounded.collect import FeatureInfo
 from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
@@ -67,6 +69,41 @@ def tail_text(text: str, limit: int, spill_path: str | None) -> str:
     return f"[behave-bounded: {len(data) - limit} bytes above not shown{where}]\n{shown}"
 
 
+class Progress:
+    """The live line: done/total features, scenario counts so far, elapsed time and ETA.
+
+    tqdm draws it (small, pure Python, no dependencies of its own, and it keeps the line
+    below what is printed through :meth:`write`); it is used only on a terminal.
+    """
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self.stream = stream
+        self.bar = tqdm(
+            total=total,
+            file=stream,
+            unit="feature",
+            dynamic_ncols=True,
+            leave=False,
+            mininterval=0.0,  # redraw at every finished feature: it is one short line
+            bar_format="{n_fmt}/{total_fmt} features {bar}{postfix} [{elapsed}, ETA {remaining}]",
+        )
+
+    def write(self, text: str) -> None:
+        self.bar.write(text, file=self.stream)
+
+    def advance(self, seen: Counter[Status]) -> None:
+        failed = seen[Status.FAILED] + seen[Status.UNDEFINED] + seen[Status.XPASSED]
+        self.bar.set_postfix_str(
+            f"{seen[Status.PASSED] + seen[Status.XFAILED]} passed, {failed} failed, "
+            f"{seen[Status.ERRORED]} errored",
+            refresh=False,
+        )
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 class ConsoleReport:
     """Prints results as they arrive and the summary at the end."""
 
@@ -88,17 +125,28 @@ class ConsoleReport:
         self.max_output = max_output
         self.errors = sys.stderr if errors is None else errors
         self.truncated_streams = 0
+        self.progress: Progress | None = None
+        self.seen: Counter[Status] = Counter()
         self.tdd_strict = tdd_strict
 
     def print(self, text: str = "") -> None:
+        if self.progress is not None:
+            self.progress.write(text)
+            return
         self.stream.write(text + "\n")
         self.stream.flush()
+
+    def start_progress(self, total: int) -> None:
+        """On a terminal, a live progress line under the per-feature lines."""
+        if total and self.stream.isatty():
+            self.progress = Progress(self.stream, total)
 
     def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
         """The scenarios as the run counts them: TDD tags applied; a dead task's as errored."""
         if result.scenarios or not result.error:
             return tuple(classify(s, self.tdd_strict) for s in result.scenarios)
         info = self.features[result.task.path]
+        lines = set(result.task.lines) if result.task.part else set()
         return tuple(
             ScenarioResult(
                 s.location,
@@ -109,6 +157,7 @@ class ConsoleReport:
                 s.tags,
             )
             for s in info.scenarios
+            if not lines or int(s.location.rsplit(":", 1)[1]) in lines
         )
 
     def task_finished(self, result: TaskResult) -> TaskResult:
@@ -118,6 +167,9 @@ class ConsoleReport:
         if result.error:
             status = Status.ERRORED
         self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
+        self.seen.update(s.status for s in scenarios)
+        if self.progress is not None and result.task.scenario_count:
+            self.progress.advance(self.seen)
         self._warn_about_output(result)
         for scenario in scenarios:
             if is_lenient_xpass(scenario):
@@ -172,6 +224,9 @@ class ConsoleReport:
 
     def summary(self, run: RunResult) -> int:
         """Print the summary and the verdict line (last); return the exit code."""
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
         counts: Counter[Status] = Counter()
         problems: list[ScenarioResult] = []
         expected: list[ScenarioResult] = []

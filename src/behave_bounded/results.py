@@ -94,6 +94,9 @@ class Task:
     path: str
     lines: tuple[int, ...] = ()
     scenario_count: int = 0
+    #: One scenario of a feature cut up by ``--scheme scenario``: its other scenarios belong
+    #: to other tasks, so this task reports only the scenarios on ``lines``.
+    part: bool = False
 
     @property
     def label(self) -> str:
@@ -114,6 +117,7 @@ class TaskResult:
     worker: int = 0
     error: str = ""  # why the task as a whole errored (crash, timeout, hook error)
     feature_failed: bool = False  # behave's own verdict (hook errors, cleanup errors, ...)
+    started: float = 0.0  # epoch seconds when the task began (reports show the schedule)
 
 
 @dataclass

@@ -10,17 +10,30 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from behave_bounded.collect import behave_configuration, collect
+from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
 from behave_bounded.errors import CollectionError
 from behave_bounded.pool import Supervisor
 from behave_bounded.preimport import preimport
 from behave_bounded.report import ConsoleReport, skipped_features
+from behave_bounded.report_files import JsonReport, JUnitReport, RunMeta
 from behave_bounded.results import RunResult, TaskResult
+from behave_bounded.schedule import (
+    DurationStore,
+    last_failed_locations,
+    make_tasks,
+    select_locations,
+    shard,
+)
 from behave_bounded.tdd import validate_tags
+
+#: The JSON report of the latest run, in the artifact directory: what --last-failed reads.
+LAST_RUN = "last-run.json"
 
 
 def warn(message: str) -> None:
@@ -52,41 +65,130 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     """Run the suite the settings describe; returns the exit code (see errors.EXIT_*)."""
     stream = sys.stdout if stream is None else stream
     config = config if config is not None else behave_configuration(settings.behave_args)
+    started = time.time()
     features = collect(config)
     problems = validate_tags(s for info in features for s in info.scenarios)
     if problems:  # before any worker starts: a typo in a tag must not cost a CI run
         raise CollectionError(problems)
-    to_run = [info for info in features if info.selected]
-    tasks = [info.task(index) for index, info in enumerate(to_run)]
-    workers = settings.worker_count(len(tasks))
+    durations = DurationStore.load(settings.artifacts)
+    if durations.warning:
+        warn(durations.warning)
+    if settings.last_failed:
+        features = _last_failed(features, settings.artifacts, stream)
+    if settings.shard:
+        features = shard(features, *settings.shard, durations)
+    tasks, serial = make_tasks(features, settings.scheme, durations, settings.serial_tag)
+    workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     report = ConsoleReport(
         stream,
         {info.path: info for info in features},
         settings.show_output,
-        workers=workers if tasks else 0,
+        workers=workers,
         max_output=settings.max_output,
         tdd_strict=settings.tdd_strict,
     )
+    files = _report_files(settings)
+    report.start_progress(len(tasks) + len(serial))
     run = RunResult()
+
+    def on_result(result: TaskResult) -> TaskResult:
+        shown = report.task_finished(result)  # TDD tags applied, output dropped
+        for report_file in files:  # they want the bounded text of failing features
+            report_file.add(
+                replace(shown, stdout=result.stdout, stderr=result.stderr), started=result.started
+            )
+        _discard_needless_spills(result, settings.show_output)
+        return shown
+
     for result in skipped_features(info for info in features if not info.selected):
-        run.results.append(report.task_finished(result))
-    if tasks:
+        run.results.append(on_result(result))
+    if tasks or serial:
         preimport(settings.preimport, settings.preimport_timeout, warn)
         spill_dir = make_spill_dir(settings.artifacts) if settings.spill else None
-
-        def on_result(result: TaskResult) -> TaskResult:
-            shown = report.task_finished(result)
-            _discard_needless_spills(result, settings.show_output)
-            return shown
-
-        supervisor = Supervisor(
-            settings, workers, on_result, spill_dir, stop_on_failure=bool(config.stop)
-        )
-        supervised = supervisor.execute(tasks)
-        supervised.results[:0] = run.results
-        run = supervised
+        phases = [(tasks, workers), (serial, 1)]  # @serial features: alone, after the rest
+        for phase_tasks, phase_workers in phases:
+            if not phase_tasks:
+                continue
+            if run.stopped_early or run.setup_error:
+                run.never_ran.extend(phase_tasks)
+                continue
+            supervisor = Supervisor(
+                settings, phase_workers, on_result, spill_dir, stop_on_failure=bool(config.stop)
+            )
+            _merge(run, supervisor.execute(phase_tasks))
         remove_if_empty(spill_dir)
+        durations.record(run.results)
+        if durations.save():
+            warn(durations.warning)
+    _close_report_files(files, settings, run, started, workers)
     return report.summary(run)
+
+
+def _last_failed(features: list[FeatureInfo], artifacts: str, stream: TextIO) -> list[FeatureInfo]:
+    """--last-failed: only the scenarios that failed or errored in the previous run."""
+    locations = last_failed_locations(os.path.join(artifacts, LAST_RUN))
+    if locations is None:
+        stream.write("--last-failed: no previous run recorded; running everything\n")
+        return features
+    if not locations:
+        stream.write("--last-failed: the previous run had no failures; nothing to rerun\n")
+        return []
+    stream.write(f"--last-failed: rerunning {len(locations)} scenario(s) of the previous run\n")
+    return select_locations(features, locations)
+
+
+def _merge(run: RunResult, phase: RunResult) -> None:
+    run.results.extend(phase.results)
+    run.never_ran.extend(phase.never_ran)
+    run.interrupted.extend(phase.interrupted)
+    run.teardown_errors.extend(phase.teardown_errors)
+    run.setup_error = run.setup_error or phase.setup_error
+    run.stopped_early = run.stopped_early or phase.stopped_early
+    run.lost = run.lost or phase.lost
+    run.interrupted_by = run.interrupted_by or phase.interrupted_by
+    run.wall_time += phase.wall_time
+
+
+ReportFile = JsonReport | JUnitReport
+
+
+def _report_files(settings: Settings) -> list[ReportFile]:
+    """--json and --junit-xml, and the last run's JSON report in the artifact directory."""
+    files: list[ReportFile] = []
+    for path in (settings.json, settings.junit_xml):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if settings.json:
+        files.append(JsonReport(settings.json))
+    if settings.junit_xml:
+        files.append(JUnitReport(settings.junit_xml, settings.show_output))
+    try:
+        Path(settings.artifacts).mkdir(mode=0o700, parents=True, exist_ok=True)
+        files.append(JsonReport(os.path.join(settings.artifacts, LAST_RUN)))
+    except OSError as error:
+        warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
+    return files
+
+
+def _close_report_files(
+    files: list[ReportFile], settings: Settings, run: RunResult, started: float, workers: int
+) -> None:
+    reason = run.setup_error or run.stopped_early
+    meta = RunMeta.current(
+        started=started,
+        ended=time.time(),
+        jobs=workers,
+        settings=settings,
+        argv=sys.argv,
+        partial=bool(run.never_ran or run.interrupted or run.setup_error),
+        reason=reason,
+        lost=run.lost or bool(run.setup_error),
+    )
+    for report_file in files:
+        try:
+            report_file.close(meta, never_ran=run.never_ran, interrupted=run.interrupted)
+        except OSError as error:
+            warn(f"cannot write {report_file.path}: {error}")
 
 
 def _discard_needless_spills(result: TaskResult, show_output: int) -> None:

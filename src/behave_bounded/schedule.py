@@ -304,7 +304,13 @@ def make_tasks(
             feature, scheme, tag, estimate(feature, durations)
         ):
             index = len(parallel) + len(serial)
-            task = Task(index=index, path=feature.path, lines=lines, scenario_count=count)
+            task = Task(
+                index=index,
+                path=feature.path,
+                lines=lines,
+                scenario_count=count,
+                part=scheme == "scenario",
+            )
             (serial if is_serial else parallel).append((seconds, task))
     return _longest_first(parallel), _longest_first(serial)
 

@@ -132,7 +132,10 @@ class WorkerSession:
             failed = bool(feature.run(runner)) or failed
             for reporter in self.config.reporters:
                 reporter.feature(feature)
-            results.extend(scenario_result(s) for s in feature.walk_scenarios())
+            scenarios = feature.walk_scenarios()
+            if task.part:  # the feature's other scenarios are other tasks' to report
+                scenarios = [s for s in scenarios if s.line in task.lines]
+            results.extend(scenario_result(s) for s in scenarios)
         for formatter in formatters:
             formatter.close()
         return tuple(results), failed or runner.hook_failures > hook_failures
@@ -290,6 +293,7 @@ def _run_one(
     task_capture.start()
     conn.send(("started", (task.index, dict(task_capture.spill_paths))))
     started = time.perf_counter()
+    started_at = time.time()
     retire = ""
     error = ""
     scenarios: tuple[ScenarioResult, ...] = ()
@@ -312,6 +316,7 @@ def _run_one(
         worker=worker_id,
         error=error,
         feature_failed=failed,
+        started=started_at,
     )
     conn.send(("result", (result, retire)))
     return retire
