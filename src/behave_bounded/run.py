@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeAlias
 
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
@@ -149,7 +149,7 @@ def _merge(run: RunResult, phase: RunResult) -> None:
     run.wall_time += phase.wall_time
 
 
-ReportFile = JsonReport | JUnitReport
+ReportFile: TypeAlias = JsonReport | JUnitReport
 
 
 def _report_files(settings: Settings) -> list[ReportFile]:
