@@ -51,7 +51,6 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -61,6 +60,7 @@ from typing import IO, Any, TextIO
 from xml.parsers import expat
 
 from behave_bounded import __version__
+from behave_bounded.atomic import temp_file, write_atomically
 from behave_bounded.config import Settings
 from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from behave_bounded.report import feature_status
@@ -355,20 +355,11 @@ def _attribute(text: str) -> str:
 # -- temporary files and the atomic rename ----------------------------------------------------
 
 
-def _temp_file(destination: str, suffix: str) -> tuple[str, int]:
-    """A private (0600) file next to ``destination`` (same file system: atomic rename)."""
-    directory = os.path.dirname(os.path.abspath(destination))
-    fd, path = tempfile.mkstemp(
-        prefix=f".{os.path.basename(destination)}.", suffix=suffix, dir=directory
-    )
-    return path, fd
-
-
 class _PartFile:
     """One section of a report, collected in a temporary file as the run goes."""
 
     def __init__(self, destination: str, section: str) -> None:
-        self.path, fd = _temp_file(destination, f".{section}.part")
+        self.path, fd = temp_file(destination, f".{section}.part")
         self.file = os.fdopen(fd, "wb")
         self.size = 0
         self.items = 0
@@ -401,21 +392,6 @@ class _PartFile:
             self.file.close()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
-
-
-def write_atomically(path: str, write: Callable[[TextIO], None]) -> None:
-    """Write ``path`` through a temporary file renamed over it: all of it or nothing."""
-    temp, fd = _temp_file(path, ".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 def _open_parts(path: str, sections: Sequence[str], option: str) -> dict[str, _PartFile]:

@@ -16,12 +16,12 @@ import math
 import os
 import re
 import statistics
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeGuard
 
+from behave_bounded.atomic import write_atomically
 from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.errors import UsageError
 from behave_bounded.results import Status, Task, TaskResult
@@ -213,7 +213,9 @@ class DurationStore:
         }
         document = {"version": self.VERSION, "run": run, "features": features}
         try:
-            _write_atomically(self.path, json.dumps(document, separators=(",", ":")))
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            text = json.dumps(document, separators=(",", ":"))
+            write_atomically(str(self.path), lambda out: out.write(text))
         except OSError as error:
             self.warning = f"cannot save durations to {self.path}: {error}"
             return self.warning
@@ -226,22 +228,6 @@ def _bounded(entries: dict[str, Entry], limit: int) -> dict[str, Entry]:
         return entries
     ranked = sorted(entries.items(), key=lambda item: (-item[1].seen, item[0]))
     return dict(ranked[: max(limit, 0)])
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never a part; no temporary file is left."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 # -- estimates and tasks --------------------------------------------------------------------
