@@ -124,6 +124,8 @@ Feature: Features are collected as behave collects them; bad input gets one clea
       | bad tag expression  | -t "@a and"                 | TagExpressionError                                       |
       | bad module name     | --preimport 9lives          | --preimport: invalid value '9lives': '9lives' is not a module name |
       | bad restart count   | --max-worker-restarts -1    | --max-worker-restarts: invalid value '-1'                |
+      | conflicting spill   | --no-spill --max-spill 1MiB | conflicting options: --max-spill has no effect with --no-spill |
+      | conflicting keep    | --max-output unlimited --keep tail | conflicting options: --keep has no effect with --max-output unlimited |
 
   Scenario: an empty directory is a usage error
     Given a file "empty/features/steps/__init__.py":

@@ -96,7 +96,22 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
             given[name] = tuple(m for text in raw for m in _parse(option.flag, text, option.parse))
         else:
             given[name] = _parse(option.flag, raw, option.parse)
+    _refuse_conflicts(given)
     return given, behave_args
+
+
+#: Options that mean nothing together: (option, value that disables it, the other option).
+_CONFLICTS = (
+    ("spill", False, "max_spill", "--max-spill has no effect with --no-spill"),
+    ("max_output", None, "keep", "--keep has no effect with --max-output unlimited"),
+)
+
+
+def _refuse_conflicts(given: dict[str, Any]) -> None:
+    """Options given together on the command line that contradict each other."""
+    for name, value, other, message in _CONFLICTS:
+        if name in given and given[name] is value and other in given:
+            raise UsageError(f"conflicting options: {message}")
 
 
 def _parse(flag: str, raw: str, parse: Any) -> Any:
