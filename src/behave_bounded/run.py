@@ -17,7 +17,7 @@ from typing import Any, TextIO, TypeAlias
 
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
-from behave_bounded.errors import CollectionError
+from behave_bounded.errors import CollectionError, UsageError
 from behave_bounded.pool import Supervisor
 from behave_bounded.preimport import preimport
 from behave_bounded.report import ConsoleReport, skipped_features
@@ -155,9 +155,7 @@ ReportFile: TypeAlias = JsonReport | JUnitReport
 def _report_files(settings: Settings) -> list[ReportFile]:
     """--json and --junit-xml, and the last run's JSON report in the artifact directory."""
     files: list[ReportFile] = []
-    for path in (settings.json, settings.junit_xml):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _check_report_paths(("--json", settings.json), ("--junit-xml", settings.junit_xml))
     if settings.json:
         files.append(JsonReport(settings.json))
     if settings.junit_xml:
@@ -168,6 +166,22 @@ def _report_files(settings: Settings) -> list[ReportFile]:
     except OSError as error:
         warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
     return files
+
+
+def _check_report_paths(*options: tuple[str, str | None]) -> None:
+    """Before anything runs: a report that cannot be written is a usage error, not a lost run."""
+    given = [(flag, path) for flag, path in options if path]
+    resolved = [os.path.realpath(path) for _, path in given]
+    if len(set(resolved)) < len(resolved):
+        flags = " and ".join(flag for flag, _ in given)
+        raise UsageError(f"{flags} name the same file: {given[0][1]}")
+    for flag, path in given:
+        if os.path.isdir(path):
+            raise UsageError(f"{flag} {path}: is a directory")
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"{flag} {path}: cannot create its directory: {error}") from None
 
 
 def _close_report_files(

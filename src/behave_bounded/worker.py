@@ -47,7 +47,12 @@ _STATUS = {
 
 
 def where(error: BaseException, base_dir: str) -> str:
-    """``path:line`` of the innermost traceback frame inside the suite (or the innermost)."""
+    """``path:line`` of the innermost traceback frame inside the suite (or the innermost).
+
+    A SyntaxError happens before its file has a frame: it names the file and line itself.
+    """
+    if isinstance(error, SyntaxError) and error.filename:
+        return f"{os.path.relpath(error.filename)}:{error.lineno or 0}"
     frames = traceback.extract_tb(error.__traceback__)
     inside = [f for f in frames if os.path.abspath(f.filename).startswith(base_dir + os.sep)]
     frame = (inside or frames)[-1]  # an exception that was raised always has a frame
@@ -91,7 +96,7 @@ class WorkerSession:
         try:
             runner.load_hooks()
             runner.load_step_definitions()
-        except Exception as error:
+        except BaseException as error:  # SystemExit in a steps module is a broken suite too
             raise WorkerSetupError(
                 f"{where(error, self.base_dir)}: loading the suite raised {describe(error)}"
             ) from None
