@@ -193,6 +193,11 @@ class Spill:
         """Bytes of the stream that are in the file."""
         return self._spilled
 
+    @property
+    def failed(self) -> bool:
+        """A write failed (disk full, file too large): the file holds only a part."""
+        return self._error is not None
+
     def write(self, data: ReadableBuffer) -> None:
         """Append to the file up to the cap; count the rest; never raise."""
         with contextlib.suppress(Exception), _byte_view(data) as view, self._lock:
@@ -468,7 +473,10 @@ class BoundedSink(io.RawIOBase):
             return StreamStats(self.name, self._written, self._kept(), self._spill_path())
 
     def _spill_path(self) -> str | None:
-        return None if self.spill is None else self.spill.path
+        """The spill file, unless writing it failed: then it does not hold the full output."""
+        if self.spill is None or self.spill.failed:
+            return None
+        return self.spill.path
 
     def getvalue(self) -> str:
         """The kept text; where bytes were dropped, a sentinel line says how many and why."""
