@@ -177,3 +177,8 @@ Feature: CI at scale: report files, longest-first scheduling, serial features, s
     When I run the runner on a terminal with "-j 2"
     Then the terminal showed a progress line like "3/3 features ..., 5 passed, 1 failed, 1 errored [00:00, ETA 00:00]"
     And the terminal's last line is "scenarios: 5 passed, 2 failed, 0 skipped"
+
+  Scenario: the artifact directory keeps the spill files of the last 10 runs only
+    Given 15 earlier runs left spill files in the artifact directory
+    When I run the runner without arguments
+    Then the artifact directory holds at most 10 run directories, the newest of the earlier ones among them

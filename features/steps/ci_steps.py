@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from behave import then, when
+from behave import given, then, when
 
 LINE = re.compile(r"^(\S+\.feature(?::\d+)*)  (\w+)  (\d+\.\d\d)s$")
 
@@ -282,3 +282,28 @@ def progress_line(context, example):
 def terminal_last_line(context, line):
     last = context.terminal.replace("\r\n", "\n").rstrip("\n").split("\n")[-1]
     assert last.split("\r")[-1] == line, repr(last)
+
+
+@given("{count:d} earlier runs left spill files in the artifact directory")
+def earlier_runs(context, count):
+    import os  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    base = context.suite / ".behave-bounded"
+    now = time.time()
+    for number in range(count):
+        run = base / f"run-earlier{number:02d}"
+        run.mkdir(parents=True)
+        (run / "features_x.feature-stdout-1.log").write_text("old output\n")
+        os.utime(run, (now - 1000 + number, now - 1000 + number))
+
+
+@then(
+    "the artifact directory holds at most {count:d} run directories, the newest of the "
+    "earlier ones among them"
+)
+def runs_pruned(context, count):
+    runs = sorted(p.name for p in (context.suite / ".behave-bounded").glob("run-*"))
+    assert len(runs) <= count, runs
+    assert "run-earlier14" in runs, runs
+    assert "run-earlier00" not in runs, runs

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -42,17 +43,35 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+#: Spill directories of earlier runs kept in the artifact directory; older ones are removed.
+KEEP_RUNS = 10
+
+
 def make_spill_dir(artifacts: str) -> str | None:
-    """A private (0700) directory for this run's spill files, or None (with a warning)."""
+    """A private (0700) directory for this run's spill files, or None (with a warning).
+
+    The artifact directory stays bounded: only the newest :data:`KEEP_RUNS` run directories
+    survive a new run.
+    """
     try:
         base = Path(artifacts)
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _prune_runs(base)
         return tempfile.mkdtemp(prefix="run-", dir=base)
     except OSError as error:
         warn(
             f"cannot use the artifact directory {artifacts}: {error}; keeping truncated output only"
         )
         return None
+
+
+def _prune_runs(base: Path) -> None:
+    runs = sorted(
+        (entry for entry in base.glob("run-*") if entry.is_dir()),
+        key=lambda entry: entry.stat().st_mtime,
+    )
+    for old in runs[: max(0, len(runs) - (KEEP_RUNS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def remove_if_empty(directory: str | None) -> None:
