@@ -204,3 +204,26 @@ Feature: However much a test prints, memory, the data handed back and the consol
     Then the exit code is 0
     And the worker's peak heap while printing was under 64 MiB
     And the worker's resident set grew by less than 64 MiB while printing
+
+  Scenario: a log record that cannot be formatted is reported by logging's own policy
+    Given a feature file "bad_log.feature":
+      """
+      Feature: bad log record
+        Scenario: logs a malformed record, then fails
+          Given it logs a record whose arguments do not fit its format
+          Then it fails
+      """
+    And a file "features/steps/bad_log_steps.py":
+      """
+      import logging
+      from behave import step
+
+      @step("it logs a record whose arguments do not fit its format")
+      def bad_record(context):
+          logging.getLogger("bad").warning("%d apples", "no number")
+          logging.getLogger("bad").warning("a fine record after it")
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 1
+    And the output contains "a fine record after it"
+    And the output contains "--- Logging error ---"

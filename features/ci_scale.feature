@@ -146,6 +146,9 @@ Feature: CI at scale: report files, longest-first scheduling, serial features, s
     And the last line is "scenarios: 5 passed, 2 failed, 0 skipped"
 
   Scenario: --last-failed reruns only what failed or errored, and nothing when nothing did
+    When I run the runner with "--last-failed"
+    Then the output contains "--last-failed: no previous run recorded; running everything"
+    And the last line is "scenarios: 5 passed, 2 failed, 0 skipped"
     When I run the runner without arguments
     And I run the runner with "--last-failed"
     Then the output contains "--last-failed: rerunning 2 scenario(s) of the previous run"
@@ -182,3 +185,46 @@ Feature: CI at scale: report files, longest-first scheduling, serial features, s
     Given 15 earlier runs left spill files in the artifact directory
     When I run the runner without arguments
     Then the artifact directory holds at most 10 run directories, the newest of the earlier ones among them
+
+  Scenario: after --stop the @serial features are not run either, and say so
+    Given a feature file "e_serial.feature":
+      """
+      @serial
+      Feature: serial
+        Scenario: shares a resource
+          Given it passes
+      """
+    When I run the runner with "-j 1 --stop"
+    Then the exit code is 1
+    And the output contains these lines in order
+      | line                     |
+      | features that never ran: |
+      | features/e_serial.feature |
+    And the output contains "run stopped early: --stop after the first failure"
+
+  Scenario: a report whose directory disappears during the run is a warning, not a lost verdict
+    Given a feature file "zz_removes.feature":
+      """
+      Feature: removes the report directory
+        Scenario: removes it
+          Given the reports directory is removed
+      """
+    And a file "features/steps/remove_steps.py":
+      """
+      import shutil
+      from behave import step
+
+      @step("the reports directory is removed")
+      def remove(context):
+          shutil.rmtree("reports")
+      """
+    When I run the runner with "-j 1 --json reports/run.json"
+    Then the exit code is 1
+    And stderr contains "behave-bounded: warning: cannot write reports/run.json:"
+    And the last line is "scenarios: 6 passed, 2 failed, 0 skipped"
+
+  Scenario: with a selection, --scheme scenario reports unselected scenarios as skipped, as --scheme feature does
+    When I run the runner with "-j 2 -n row --json by_feature.json"
+    And I run the runner with "-j 2 -n row --scheme scenario --json by_scenario.json"
+    Then the JSON reports "by_feature.json" and "by_scenario.json" have the same status for every scenario
+    And the last line is "scenarios: 2 passed, 0 failed, 5 skipped"

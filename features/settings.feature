@@ -46,6 +46,9 @@ Feature: Settings are parsed strictly and merged in a fixed order (in-process ch
       | pyproject list                 | preimport = ["a.b", "c"]       |                                  |                  | preimport   | ('a.b', 'c') |
       | env list                       |                                | BEHAVE_BOUNDED_PREIMPORT=x, y.z  |                  | preimport   | ('x', 'y.z') |
       | pyproject number               | timeout = 2.5                  |                                  |                  | timeout     | 2.5        |
+      | shard                          |                                | BEHAVE_BOUNDED_SHARD= 2 / 4      |                  | shard       | (2, 4)     |
+      | serial tag with @              | serial-tag = "@alone"          |                                  |                  | serial_tag  | 'alone'    |
+      | scheme                         | scheme = "Scenario"            |                                  |                  | scheme      | 'scenario' |
 
   Scenario Outline: a bad value names its source: <case>
     Given the pyproject table "<pyproject>"
@@ -61,6 +64,12 @@ Feature: Settings are parsed strictly and merged in a fixed order (in-process ch
       | bad env bool        |                        | BEHAVE_BOUNDED_SPILL=maybe        | BEHAVE_BOUNDED_SPILL: invalid value 'maybe': expected one of      |
       | bad env keep        |                        | BEHAVE_BOUNDED_KEEP=all           | BEHAVE_BOUNDED_KEEP: invalid value 'all'                          |
       | infinite timeout    |                        | BEHAVE_BOUNDED_TIMEOUT=inf        | BEHAVE_BOUNDED_TIMEOUT: invalid value 'inf'                       |
+      | unknown scheme      |                        | BEHAVE_BOUNDED_SCHEME=rows        | BEHAVE_BOUNDED_SCHEME: invalid value 'rows': expected one of: feature, scenario |
+      | shard past the end  |                        | BEHAVE_BOUNDED_SHARD=3/2          | BEHAVE_BOUNDED_SHARD: invalid value '3/2': expected K/N with 1 <= K <= N |
+      | shard zero          |                        | BEHAVE_BOUNDED_SHARD=0/2          | BEHAVE_BOUNDED_SHARD: invalid value '0/2'                        |
+      | shard not numbers   |                        | BEHAVE_BOUNDED_SHARD=a/b          | BEHAVE_BOUNDED_SHARD: invalid value 'a/b'                        |
+      | serial tag spaces   |                        | BEHAVE_BOUNDED_SERIAL_TAG=one two | BEHAVE_BOUNDED_SERIAL_TAG: invalid value 'one two'               |
+      | blank report path   | json = " "             |                                   | [tool.behave-bounded] json: invalid value ' ': expected a file path |
 
   Scenario: a pyproject.toml that is not TOML is named
     Given the pyproject file text "[tool.behave-bounded\njobs = "

@@ -209,7 +209,8 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
     Then the exit code is 1
     And the output contains "FIRST LINE"
     And the output contains "LAST LINE"
-    And the output contains "bytes not shown; full output: "
+    And the output contains "bytes not shown ...]"
+    And the output contains "of the dead worker, read back from its spill file"
     And the output does not contain "line 01000 of the dying feature"
 
   Scenario Outline: a hook that fails outside any feature: <case>
@@ -244,7 +245,7 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
       """
     When I run the runner with "-j 1 --no-capture --no-spill"
     Then the exit code is 1
-    And the output contains "[stdout of the dead worker was not kept: spilling is off]"
+    And the output contains "[stdout of the dead worker was not kept: spilling is off (--no-spill)]"
 
   Scenario: a spill file removed before the worker died is reported as unreadable
     Given a feature file "zz_dies.feature":

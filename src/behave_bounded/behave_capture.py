@@ -63,9 +63,6 @@ class BoundedLoggingCapture(LoggingCapture):  # type: ignore[misc]
         self._records += 1
         self.buffer.append(record)
 
-    def shouldFlush(self, record: logging.LogRecord) -> bool:
-        return False  # the deque drops the oldest records; the text is bounded by itself
-
     def __bool__(self) -> bool:
         return self._records > 0
 

@@ -184,16 +184,6 @@ class Spill:
         return cls(fd, path, max_bytes, stream)
 
     @property
-    def written(self) -> int:
-        """Bytes offered to the spill (the whole stream), including those past the cap."""
-        return self._offered
-
-    @property
-    def spilled(self) -> int:
-        """Bytes of the stream that are in the file."""
-        return self._spilled
-
-    @property
     def failed(self) -> bool:
         """A write failed (disk full, file too large): the file holds only a part."""
         return self._error is not None

@@ -60,34 +60,41 @@ def describe_exit(exitcode: int | None) -> str:
     return f"worker exited with code {exitcode}"
 
 
-def read_spilled(path: str | None, name: str, limit: int) -> CapturedStream:
-    """Head and tail (at most ``limit`` bytes) of a dead worker's spill file."""
+def read_spilled(
+    path: str | None, name: str, limit: int, max_spill: int, no_spill: str
+) -> CapturedStream:
+    """Head and tail (at most ``limit`` bytes) of a dead worker's spill file.
+
+    A dead worker never closed its spill, so the file says nothing about what it missed:
+    the note says how much the file holds and whether it reached ``--max-spill``. The
+    statistics claim no more than was read back (a dead worker's counts died with it).
+    """
     if not path:
         return CapturedStream(
-            f"[{name} of the dead worker was not kept: spilling is off]\n", StreamStats(name)
+            f"[{name} of the dead worker was not kept: {no_spill}]\n", StreamStats(name)
         )
     try:
         with open(path, "rb") as spill:
             size = os.fstat(spill.fileno()).st_size
-            if size <= limit:
-                data = spill.read()
-                text = data.decode("utf-8", "replace")
-            else:
-                head = spill.read(limit // 4)
-                spill.seek(size - (limit - limit // 4))
-                tail = spill.read()
-                text = (
-                    head.decode("utf-8", "replace")
-                    + f"\n[... {size - limit} bytes not shown; full output: {path} ...]\n"
-                    + tail.decode("utf-8", "replace")
-                )
+            room = max(limit - 512, 64)  # the note and markers fit in --show-output too
+            head = spill.read(min(size, room // 4))
+            spill.seek(max(len(head), size - (room - len(head))))
+            tail = spill.read()
     except OSError as error:
         return CapturedStream(
-            f"[{name} could not be read from {path}: {error}]\n", StreamStats(name, spill_path=path)
+            f"[{name} could not be read from {path}: {error}]\n", StreamStats(name)
         )
-    return CapturedStream(
-        text, StreamStats(name, written=size, kept=min(size, limit), spill_path=path)
+    capped = "; it reached --max-spill, so the output went on past it" if size >= max_spill else ""
+    not_shown = size - len(head) - len(tail)
+    middle = f"[... {not_shown} bytes not shown ...]\n" if not_shown else ""
+    note = (
+        f"[behave-bounded: {name} of the dead worker, read back from its spill file {path}, "
+        f"which holds {size} bytes{capped}; what the worker printed after its last write to "
+        "the file, if anything, died with it]\n"
     )
+    text = note + head.decode("utf-8", "replace") + middle + tail.decode("utf-8", "replace")
+    shown = len(head) + len(tail)
+    return CapturedStream(text, StreamStats(name, written=shown, kept=shown, spill_path=path))
 
 
 @dataclass
@@ -112,13 +119,16 @@ class Supervisor:
         workers: int,
         on_result: Callable[[TaskResult], TaskResult],
         spill_dir: str | None,
+        *,
         stop_on_failure: bool = False,
+        no_spill: str = "spilling is off (--no-spill)",
     ) -> None:
         self.settings = settings
         self.workers = workers
         self.on_result = on_result
         self.spill_dir = spill_dir
         self.stop_on_failure = stop_on_failure
+        self.no_spill = no_spill  # why there is no spill file to read a dead worker's output
         self.handles: dict[int, WorkerHandle] = {}
         self.pending: deque[Task] = deque()
         self.run = RunResult()
@@ -269,13 +279,12 @@ class Supervisor:
     def _fail_task(self, handle: WorkerHandle, cause: str) -> None:
         task = handle.task
         assert task is not None
-        limit = self.settings.show_output
         result = TaskResult(
             task=task,
             scenarios=(),
             duration=time.monotonic() - handle.since,
-            stdout=read_spilled(handle.spill_paths.get("stdout"), "stdout", limit),
-            stderr=read_spilled(handle.spill_paths.get("stderr"), "stderr", limit),
+            stdout=self._read_back(handle, "stdout"),
+            stderr=self._read_back(handle, "stderr"),
             worker=handle.id,
             error=cause,
             feature_failed=True,
@@ -283,6 +292,15 @@ class Supervisor:
         )
         handle.task = None
         self._record(result)
+
+    def _read_back(self, handle: WorkerHandle, name: str) -> CapturedStream:
+        return read_spilled(
+            handle.spill_paths.get(name),
+            name,
+            self.settings.show_output,
+            self.settings.max_spill,
+            self.no_spill,
+        )
 
     def _check_timeouts(self) -> None:
         timeout = self.settings.timeout

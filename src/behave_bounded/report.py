@@ -65,7 +65,7 @@ def tail_text(text: str, limit: int, spill_path: str | None) -> str:
     if len(data) <= limit:
         return text
     shown = data[len(data) - limit :].decode("utf-8", "ignore")
-    where = f"; full output: {spill_path}" if spill_path else ""
+    where = f"; they are in {spill_path}" if spill_path else ""
     return f"[behave-bounded: {len(data) - limit} bytes above not shown{where}]\n{shown}"
 
 
@@ -328,19 +328,32 @@ def exit_code(run: RunResult, failed: int) -> int:
     return EXIT_OK
 
 
-def skipped_features(features: Iterable[FeatureInfo]) -> list[TaskResult]:
-    """Results for features with no selected scenario: reported skipped, never sent to a worker."""
+def skipped_results(features: Iterable[FeatureInfo], scheme: str) -> list[TaskResult]:
+    """Scenarios no worker will report, as skipped results (behave counts them as skipped).
+
+    Features with no selected scenario are never sent to a worker. With ``--scheme
+    scenario`` each task reports only its own scenario, so the unselected scenarios of the
+    other features are reported here too.
+    """
     empty = CapturedStream("", StreamStats("stdout"))
-    return [
-        TaskResult(
-            task=info.task(0),
-            scenarios=tuple(
-                ScenarioResult(s.location, s.name, Status.SKIPPED, 0.0, "", s.tags)
-                for s in info.scenarios
-            ),
-            duration=0.0,
-            stdout=empty,
-            stderr=replace(empty, stats=StreamStats("stderr")),
+    results = []
+    for info in features:
+        skipped = info.scenarios if not info.selected else ()
+        if info.selected and scheme == "scenario":
+            skipped = tuple(s for s in info.scenarios if not s.selected)
+        if not skipped:
+            continue
+        task = replace(info.task(0), part=bool(info.selected), scenario_count=0)
+        results.append(
+            TaskResult(
+                task=task,
+                scenarios=tuple(
+                    ScenarioResult(s.location, s.name, Status.SKIPPED, 0.0, "", s.tags)
+                    for s in skipped
+                ),
+                duration=0.0,
+                stdout=empty,
+                stderr=replace(empty, stats=StreamStats("stderr")),
+            )
         )
-        for info in features
-    ]
+    return results

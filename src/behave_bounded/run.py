@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO, TypeAlias
@@ -21,9 +22,9 @@ from behave_bounded.config import Settings
 from behave_bounded.errors import CollectionError, UsageError
 from behave_bounded.pool import Supervisor
 from behave_bounded.preimport import preimport
-from behave_bounded.report import ConsoleReport, skipped_features
+from behave_bounded.report import ConsoleReport, skipped_results
 from behave_bounded.report_files import JsonReport, JUnitReport, RunMeta
-from behave_bounded.results import RunResult, TaskResult
+from behave_bounded.results import RunResult, Task, TaskResult
 from behave_bounded.schedule import (
     DurationStore,
     last_failed_locations,
@@ -55,7 +56,6 @@ def make_spill_dir(artifacts: str) -> str | None:
     """
     try:
         base = Path(artifacts)
-        base.mkdir(mode=0o700, parents=True, exist_ok=True)
         _prune_runs(base)
         return tempfile.mkdtemp(prefix="run-", dir=base)
     except OSError as error:
@@ -63,6 +63,19 @@ def make_spill_dir(artifacts: str) -> str | None:
             f"cannot use the artifact directory {artifacts}: {error}; keeping truncated output only"
         )
         return None
+
+
+def _prepare_artifacts(artifacts: str) -> bool:
+    """Create the artifact directory (0700); one warning and False when it cannot be used."""
+    try:
+        Path(artifacts).mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        warn(
+            f"cannot use the artifact directory {artifacts}: {error}; running without spill "
+            "files, recorded durations and a record for --last-failed"
+        )
+        return False
+    return True
 
 
 def _prune_runs(base: Path) -> None:
@@ -89,9 +102,8 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     problems = validate_tags(s for info in features for s in info.scenarios)
     if problems:  # before any worker starts: a typo in a tag must not cost a CI run
         raise CollectionError(problems)
-    durations = DurationStore.load(settings.artifacts)
-    if durations.warning:
-        warn(durations.warning)
+    artifacts_ok = _prepare_artifacts(settings.artifacts)
+    durations = _durations(settings.artifacts, artifacts_ok)
     if settings.last_failed:
         features = _last_failed(features, settings.artifacts, stream)
     if settings.shard:
@@ -106,7 +118,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         max_output=settings.max_output,
         tdd_strict=settings.tdd_strict,
     )
-    files = _report_files(settings)
+    files = _report_files(settings, record_last_run=artifacts_ok)
     report.start_progress(len(tasks) + len(serial))
     run = RunResult()
 
@@ -119,28 +131,68 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         _discard_needless_spills(result, settings.show_output)
         return shown
 
-    for result in skipped_features(info for info in features if not info.selected):
+    for result in skipped_results(features, settings.scheme):
         run.results.append(on_result(result))
     if tasks or serial:
         preimport(settings.preimport, settings.preimport_timeout, warn)
-        spill_dir = make_spill_dir(settings.artifacts) if settings.spill else None
         phases = [(tasks, workers), (serial, 1)]  # @serial features: alone, after the rest
-        for phase_tasks, phase_workers in phases:
-            if not phase_tasks:
-                continue
-            if run.stopped_early or run.setup_error:
-                run.never_ran.extend(phase_tasks)
-                continue
-            supervisor = Supervisor(
-                settings, phase_workers, on_result, spill_dir, stop_on_failure=bool(config.stop)
-            )
-            _merge(run, supervisor.execute(phase_tasks))
-        remove_if_empty(spill_dir)
+        _supervise(
+            settings,
+            phases,
+            on_result,
+            run,
+            stop_on_failure=bool(config.stop),
+            artifacts_ok=artifacts_ok,
+        )
         durations.record(run.results)
-        if durations.save():
+        if artifacts_ok and durations.save():
             warn(durations.warning)
     _close_report_files(files, settings, run, started, workers)
     return report.summary(run)
+
+
+def _durations(artifacts: str, usable: bool) -> DurationStore:
+    """The recorded durations; an empty store, never saved, without an artifact directory."""
+    if not usable:
+        return DurationStore(os.path.join(artifacts, DurationStore.FILE_NAME))
+    durations = DurationStore.load(artifacts)
+    if durations.warning:
+        warn(durations.warning)
+    return durations
+
+
+def _supervise(
+    settings: Settings,
+    phases: list[tuple[list[Task], int]],
+    on_result: Callable[[TaskResult], TaskResult],
+    run: RunResult,
+    *,
+    stop_on_failure: bool,
+    artifacts_ok: bool,
+) -> None:
+    """Run the phases in order (the parallel tasks, then the @serial ones on one worker)."""
+    spill_dir = None
+    no_spill = "spilling is off (--no-spill)"
+    if settings.spill and artifacts_ok:
+        spill_dir = make_spill_dir(settings.artifacts)
+    if settings.spill and spill_dir is None:
+        no_spill = f"the artifact directory {settings.artifacts} could not be used"
+    for phase_tasks, phase_workers in phases:
+        if not phase_tasks:
+            continue
+        if run.stopped_early or run.setup_error:
+            run.never_ran.extend(phase_tasks)
+            continue
+        supervisor = Supervisor(
+            settings,
+            phase_workers,
+            on_result,
+            spill_dir,
+            stop_on_failure=stop_on_failure,
+            no_spill=no_spill,
+        )
+        _merge(run, supervisor.execute(phase_tasks))
+    remove_if_empty(spill_dir)
 
 
 def _last_failed(features: list[FeatureInfo], artifacts: str, stream: TextIO) -> list[FeatureInfo]:
@@ -171,7 +223,7 @@ def _merge(run: RunResult, phase: RunResult) -> None:
 ReportFile: TypeAlias = JsonReport | JUnitReport
 
 
-def _report_files(settings: Settings) -> list[ReportFile]:
+def _report_files(settings: Settings, *, record_last_run: bool) -> list[ReportFile]:
     """--json and --junit-xml, and the last run's JSON report in the artifact directory."""
     files: list[ReportFile] = []
     _check_report_paths(("--json", settings.json), ("--junit-xml", settings.junit_xml))
@@ -179,11 +231,11 @@ def _report_files(settings: Settings) -> list[ReportFile]:
         files.append(JsonReport(settings.json))
     if settings.junit_xml:
         files.append(JUnitReport(settings.junit_xml, settings.show_output))
-    try:
-        Path(settings.artifacts).mkdir(mode=0o700, parents=True, exist_ok=True)
-        files.append(JsonReport(os.path.join(settings.artifacts, LAST_RUN)))
-    except OSError as error:
-        warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
+    if record_last_run:
+        try:
+            files.append(JsonReport(os.path.join(settings.artifacts, LAST_RUN)))
+        except (OSError, UsageError) as error:
+            warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
     return files
 
 

@@ -52,11 +52,17 @@ def where(error: BaseException, base_dir: str) -> str:
     A SyntaxError happens before its file has a frame: it names the file and line itself.
     """
     if isinstance(error, SyntaxError) and error.filename:
-        return f"{os.path.relpath(error.filename)}:{error.lineno or 0}"
+        return f"{_shown_path(error.filename)}:{error.lineno or 0}"
     frames = traceback.extract_tb(error.__traceback__)
     inside = [f for f in frames if os.path.abspath(f.filename).startswith(base_dir + os.sep)]
     frame = (inside or frames)[-1]  # an exception that was raised always has a frame
-    return f"{os.path.relpath(frame.filename)}:{frame.lineno}"
+    return f"{_shown_path(frame.filename)}:{frame.lineno}"
+
+
+def _shown_path(path: str) -> str:
+    """Relative to the working directory when inside it; else absolute (no ``../../..``)."""
+    relative = os.path.relpath(path)
+    return os.path.abspath(path) if relative.startswith("..") else relative
 
 
 def describe(error: BaseException) -> str:
@@ -84,6 +90,7 @@ class WorkerSession:
             behave_capture.bound_runner(self.runner)
         self.base_dir = ""
         self._setup_error: BaseException | None = None
+        self.pid = os.getpid()
 
     def setup(self) -> None:
         """Load hooks and steps, then run ``before_all``; errors name the file and line."""
@@ -291,6 +298,21 @@ def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
     conn.send(("closed", teardown_error))
 
 
+def _leave_if_forked_child(worker_pid: int, escaped: BaseException | None) -> None:
+    """A process a step forked got here by leaving the step: it must not act as the worker.
+
+    It would stop the worker's capture threads (which do not exist after a fork) and send a
+    result on the worker's connection. It ends as the code in it asked: ``sys.exit(N)`` is N,
+    anything else that escaped is 1, finishing the feature normally is 0.
+    """
+    if os.getpid() == worker_pid:
+        return
+    code = 0 if escaped is None else 1
+    if isinstance(escaped, SystemExit):
+        code = escaped.code if isinstance(escaped.code, int) else (0 if escaped.code is None else 1)
+    os._exit(code)
+
+
 def _run_one(
     conn: Any, worker_id: int, session: WorkerSession, task: Task, task_capture: TaskCapture
 ) -> str:
@@ -306,10 +328,11 @@ def _run_one(
     try:
         scenarios, failed = session.run_task(task)
     except BaseException as escaped:  # SystemExit / KeyboardInterrupt that behave let through
+        _leave_if_forked_child(session.pid, escaped)
         retire = f"a step or hook raised {describe(escaped)} ({where(escaped, session.base_dir)})"
         error = retire
-    finally:
-        stdout, stderr = task_capture.stop()
+    _leave_if_forked_child(session.pid, None)
+    stdout, stderr = task_capture.stop()
     if session.aborted and not retire:
         retire = "the run was aborted inside the feature (KeyboardInterrupt or hook error)"
     result = TaskResult(
