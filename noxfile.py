@@ -1,4 +1,4 @@
-"""Sessions: lint, unit_tests, coverage_report (default) and bench, reliability (on demand).
+"""Sessions: lint, coverage_report, reliability, unit_tests (default) and bench (on demand).
 
 `nox` runs the defaults. `nox -s unit_tests -- features/some.feature` runs one file: the
 session's arguments go to the runner unchanged.
@@ -13,12 +13,13 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 # unit_tests runs last so that the last line `nox` prints to stdout is the runner's verdict.
-nox.options.sessions = ["lint", "coverage_report", "unit_tests"]
+nox.options.sessions = ["lint", "coverage_report", "reliability", "unit_tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHON = "3.11"
 RUNNER = "scripts/run_behave_parallel.py"
-#: Features tagged @slow are the heavy reliability cases, run by `nox -s reliability`.
+#: Features tagged @slow are the heavy reliability cases (2,000-feature load runs): they run in
+#: their own session, `nox -s reliability`, which is a default session too (so CI runs it).
 DEFAULT_SELECTION = ["--tags", "not @slow"]
 
 
@@ -60,3 +61,22 @@ def coverage_report(session: nox.Session) -> None:
     session.run("coverage", "run", RUNNER, *_runner_args(session), env=env)
     session.run("coverage", "combine", "--quiet", env=env)
     session.run("coverage", "report", env=env)
+
+
+@nox.session(python=PYTHON)
+def reliability(session: nox.Session) -> None:
+    """The heavy reliability cases (tagged @slow): 2,000 generated features under load."""
+    _install(session)
+    session.run("python", RUNNER, *(session.posargs or ["--tags", "@slow", "features"]))
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The benchmark against behave and behavex (about 15 min; `-- --quick` for a short run).
+
+    Not a default session: it measures, it does not test. Tables go to stdout and to
+    `.behave-bounded/benchmark.md`; missed targets are listed, and only a failure to measure
+    makes the session fail.
+    """
+    session.install("-e", ".[test]", "behavex")
+    session.run("python", "scripts/benchmark.py", *session.posargs)
