@@ -113,3 +113,19 @@ Feature: Settings are parsed strictly and merged in a fixed order (in-process ch
 
   Scenario: clipped messages keep head and tail within the limit, for any text
     Then clipping any text keeps it within the limit with its head and tail
+
+  Scenario Outline: memory sizes are written for people: <size> bytes is "<text>"
+    Then the memory size <size> reads "<text>"
+
+    Examples:
+      | size          | text       |
+      | 512           | 512 B      |
+      | 1536          | 1.5 KiB    |
+      | 2199023255552 | 2.0 TiB    |
+
+  Scenario: a memory budget must be positive, and budgets cannot nest (memray tracks one at a time)
+    Then a memory budget of 0 bytes is refused
+    And a memory budget inside another one says it cannot check the inner block
+
+  Scenario: a child measured by memray that outlives its timeout is stopped and reported
+    Then measuring a child that sleeps 30 s with a timeout of 1 s raises TimeoutError within 10 s

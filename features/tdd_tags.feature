@@ -301,3 +301,30 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
     Given a child process whose forked worker allocates 60 MiB
     When the child runs under memray
     Then memray reports a forked worker's peak heap of at least 60 MiB, the child's below 16 MiB
+
+  Scenario: validate-tags reports paths it cannot check, and does not loop on a symlink cycle
+    Given a feature file "odd.feature":
+      """
+      Feature: odd
+        @tdd_xyz
+        Scenario: one
+          Given a step
+      """
+    And a file "features/notes.txt" with bytes "not a feature\n"
+    And a file "features/latin1.feature" with bytes "Feature: caf\xe9\n"
+    And a symlink "features/loop" to "."
+    When I run the runner with "validate-tags features features/notes.txt"
+    Then the exit code is 2
+    And stderr contains "features/notes.txt:0: not a feature file (the name must end in .feature)"
+    And stderr contains "features/latin1.feature:0: cannot read: "
+    And stderr contains "features/odd.feature:3: unknown TDD tag @tdd_xyz: valid TDD tags are @tdd_issue, @tdd_issue_<N>, @tdd_expected_fail"
+
+  Scenario Outline: validate-tags answers <args> like any command line tool
+    When I run the runner with "validate-tags <args>"
+    Then the exit code is <code>
+    And the output or stderr contains "<text>"
+
+    Examples:
+      | args     | code | text                               |
+      | --help   | 0    | usage:                             |
+      | --bogus  | 2    | unrecognized arguments: --bogus    |

@@ -469,3 +469,13 @@ def regression_copy(context, feature, options):
     for name in ("runner_steps.py", "tdd_regression_steps.py"):
         text = (Path("features/steps") / name).read_text(encoding="utf-8")
         (suite_dir(context) / "features" / "steps" / name).write_text(text, encoding="utf-8")
+
+
+@given('a symlink "{name}" to "{target}"')
+def symlink(context, name, target):
+    (suite_dir(context) / name).symlink_to(target)
+
+
+@then('the output or stderr contains "{text}"')
+def output_or_stderr(context, text):
+    assert text in context.stdout + context.stderr, context.stdout[-2000:] + context.stderr[-2000:]

@@ -186,3 +186,55 @@ def clip_property(context):
             assert len(tail) >= len(head)
 
     check()
+
+
+@then('the memory size {size:d} reads "{text}"')
+def memory_size(context, size, text):
+    from behave_bounded.memory import format_size  # noqa: PLC0415
+
+    assert format_size(size) == text, format_size(size)
+
+
+@then("a memory budget of 0 bytes is refused")
+def budget_zero(context):
+    from behave_bounded.memory import MemoryBudget  # noqa: PLC0415
+
+    try:
+        MemoryBudget(0)
+    except ValueError as error:
+        assert "greater than 0" in str(error), error
+    else:
+        raise AssertionError("a budget of 0 bytes was accepted")
+
+
+@then("a memory budget inside another one says it cannot check the inner block")
+def budget_nested(context):
+    from behave_bounded.memory import MemoryBudget  # noqa: PLC0415
+
+    with MemoryBudget(2**30, "outer", check_on_exit=False):
+        try:
+            with MemoryBudget(2**30, "inner"):
+                pass
+        except RuntimeError as error:
+            assert "cannot check the memory budget of inner" in str(error), error
+        else:
+            raise AssertionError("a nested budget was accepted")
+
+
+@then(
+    "measuring a child that sleeps {sleep:d} s with a timeout of {timeout:d} s raises "
+    "TimeoutError within {bound:d} s"
+)
+def memray_timeout(context, sleep, timeout, bound):
+    import time  # noqa: PLC0415
+
+    from behave_bounded.memory import run_under_memray  # noqa: PLC0415
+
+    started = time.monotonic()
+    try:
+        run_under_memray(["-c", f"import time; time.sleep({sleep})"], timeout=timeout)
+    except TimeoutError as error:
+        assert "did not end within" in str(error), error
+    else:
+        raise AssertionError("the child was not stopped")
+    assert time.monotonic() - started < bound, time.monotonic() - started
