@@ -127,3 +127,16 @@ Feature: Bounded output capture
     When the capture runs a task printing 5000 bytes with limit 100 and a spill directory
     Then the capture's stdout sentinel names the stdout spill path known at start
     And the capture's stdout spill file holds all 5000 bytes
+
+  Scenario: odd arguments to the sink are counted or refused without raising into the test
+    Then a sink counts a str of "héllo" as 6 bytes
+    And a sink counts a non-contiguous view of 1000 bytes as 500 bytes
+    And a sink counts a contiguous view of 100 two-byte items as 200 bytes
+    And a sink takes an int without raising and counts nothing
+    And a bounded text stream says it is writable
+
+  Scenario: spill files and captures refuse misuse loudly, and fail soft on a bad directory
+    Then a spill into a directory that is a regular file is refused with one warning
+    And a spill into "a/b/" makes every level private
+    And closing a spill twice is harmless
+    And stopping a task capture that never started raises a RuntimeError naming the state
