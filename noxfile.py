@@ -6,6 +6,7 @@ session's arguments go to the runner unchanged.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 
@@ -15,6 +16,24 @@ nox.options.default_venv_backend = "uv|virtualenv"
 # unit_tests runs last so that the last line `nox` prints to stdout is the runner's verdict.
 nox.options.sessions = ["lint", "coverage_report", "reliability", "unit_tests"]
 nox.options.reuse_existing_virtualenvs = True
+
+
+class _VerdictLast(logging.Filter):
+    """Drop nox's success notes and end-of-run summary, which would follow the verdict.
+
+    CI systems and people read the runner's verdict as the last line of `nox`; failures are
+    still logged as they happen, and the exit status says the rest.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        summary = message.startswith("Ran ") and " session" in message
+        listed = message.startswith("* ")
+        success = message.startswith("Session ") and " was successful" in message
+        return not (summary or listed or success)
+
+
+logging.getLogger("nox").addFilter(_VerdictLast())
 
 PYTHON = "3.11"
 RUNNER = "scripts/run_behave_parallel.py"
