@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from pathlib import Path
 from behave import given, then, when
 
 from behave_bounded.capture import SENTINEL_RE
+from behave_bounded.memory import launched, launched_peak_rss
 
 #: A run that takes longer than this has hung: the scenario fails instead of waiting forever.
 RUN_LIMIT = 120
@@ -148,6 +150,15 @@ def prepare_run(context) -> dict[str, str]:
 
 
 def runner_argv(context, args: str) -> list[str]:
+    """The runner, started through the launcher that records its own peak RSS (see
+    ``behave_bounded.memory.LAUNCHER``: forked from this test process, which may have grown, a
+    child would report this process's resident set as its own peak)."""
+    context.rusage_file = str(Path(tempfile.mkdtemp(prefix="bb-rusage-")) / "rusage.json")
+    context.add_cleanup(shutil.rmtree, os.path.dirname(context.rusage_file), True)
+    return launched(runner_command(context, args), context.rusage_file)
+
+
+def runner_command(context, args: str) -> list[str]:
     argv = [sys.executable, "-m", "behave_bounded", *shlex.split(args)]
     limit = getattr(context, "file_size_limit", None)
     if limit is None:
@@ -389,12 +400,7 @@ def nothing_reported(context):
 @then("no process of the run peaked above {mib:d} MiB of resident memory")
 def tree_rss_under(context, mib):
     memory = getattr(context, "memory", None)
-    if memory is not None:
-        peak = memory.peak_rss
-    else:
-        usage = getattr(context.process, "rusage", None)
-        assert usage is not None, "the run was not reaped with wait4: its memory is unknown"
-        peak = usage.ru_maxrss * 1024  # Linux reports KiB
+    peak = memory.peak_rss if memory is not None else launched_peak_rss(context.rusage_file)
     assert peak is not None, "no peak RSS was reported"
     assert peak < mib * MIB, f"a process of the run peaked at {peak / MIB:.1f} MiB RSS"
 
@@ -677,7 +683,6 @@ def generated_reported(context):
 def runner_rss_under(context, mib):
     """``ru_maxrss`` of ``os.wait4`` on the runner. On Linux that is the larger of the runner's
     own peak and its reaped workers' peaks, so it bounds the runner's own peak from above."""
-    usage = getattr(context.process, "rusage", None)
-    assert usage is not None, "the run was not reaped with wait4: its memory is unknown"
-    peak = usage.ru_maxrss * 1024
+    peak = launched_peak_rss(context.rusage_file)
+    assert peak is not None, "the launcher recorded no peak RSS"
     assert peak < mib * MIB, f"peak RSS {peak / MIB:.1f} MiB (runner or one of its workers)"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import signal
 import subprocess
@@ -301,6 +302,47 @@ def _wait(pid: int, timeout: float) -> tuple[int, int | None]:
         delay = min(delay * 2, 0.05)
 
 
+#: Runs ``ARGV`` as a child of a fresh, small interpreter and writes the child's rusage peak RSS
+#: (KiB) to ``OUT``: ``python -c LAUNCHER OUT ARGV...``. On Linux a process forked from a big
+#: one reports the big one's resident set as its own peak (the kernel keeps the high-water mark
+#: of the memory it had before exec), so a test process that grew would make every child look
+#: big; forked from this launcher, the child's peak is its own. SIGINT and SIGTERM are passed
+#: on, and the launcher ends as the child did.
+LAUNCHER = """\
+import json, os, signal, sys
+out, argv = sys.argv[1], sys.argv[2:]
+child = os.fork()
+if child == 0:
+    os.execvp(argv[0], argv)
+for signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(signum, lambda number, frame: os.kill(child, number))
+_, status, usage = os.wait4(child, 0)
+with open(out, "w") as stream:
+    json.dump({"ru_maxrss": usage.ru_maxrss}, stream)
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+sys.exit(code)
+"""
+
+
+def launched(argv: Sequence[str], rusage_file: str) -> list[str]:
+    """``argv`` run through :data:`LAUNCHER`, its peak RSS written to ``rusage_file``."""
+    return [sys.executable, "-c", LAUNCHER, rusage_file, *argv]
+
+
+def launched_peak_rss(rusage_file: str) -> int | None:
+    """The peak RSS (bytes) :data:`LAUNCHER` recorded, or None if the child left no record."""
+    try:
+        with open(rusage_file, encoding="utf-8") as stream:
+            kib = int(json.load(stream)["ru_maxrss"])
+    except (OSError, ValueError, KeyError):
+        return None
+    scale = 1 if sys.platform == "darwin" else 1024  # Linux reports KiB
+    return kib * scale or None
+
+
 def run_under_memray(
     argv: Sequence[str],
     cwd: str | os.PathLike[str] | None = None,
@@ -330,7 +372,7 @@ def run_under_memray(
         started = time.monotonic()
         with open(directory / "stdout", "wb") as out, open(directory / "stderr", "wb") as err:
             process = subprocess.Popen(  # noqa: S603 - argv is the caller's own command
-                [*command, *argv],
+                launched([*command, *argv], str(directory / "rusage.json")),
                 cwd=cwd,
                 env=None if env is None else dict(env),
                 stdin=subprocess.DEVNULL,
@@ -339,11 +381,12 @@ def run_under_memray(
                 start_new_session=True,
             )
         try:
-            returncode, peak_rss = _wait(process.pid, timeout)
+            returncode, _ = _wait(process.pid, timeout)  # the launcher's figure: see LAUNCHER
         except TimeoutError:
             process.returncode = -signal.SIGKILL  # reaped by _wait: Popen must not wait again
             raise
         process.returncode = returncode
+        peak_rss = launched_peak_rss(str(directory / "rusage.json"))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # forked processes that outlived the child
         duration = time.monotonic() - started
@@ -354,7 +397,7 @@ def run_under_memray(
                 processes.append(_read_capture(path))
             except OSError as error:
                 unreadable.append(f"{path.name}: {error}")
-        if not processes or processes[0].pid != process.pid:
+        if not processes:
             problems = "; ".join(unreadable) or "no capture file"
             raise RuntimeError(
                 f"memray captured nothing of the child (exit code {returncode}): {problems}\n"
