@@ -10,12 +10,15 @@ its ``I send SIGINT to the runner`` work on a run started here.
 
 How the invariants are measured:
 
-* **Memory of the process tree.** Every run is reaped with ``os.wait4``. On Linux the
-  ``ru_maxrss`` it returns is the kernel's peak RSS of the runner *and of every descendant the
-  runner reaped, recursively* (wait4 reports RUSAGE_BOTH: each worker, and every child process a
-  worker waited for): exact, without sampling, but a maximum over those processes, not a sum.
-  With ``-j N`` at most N + 1 of them exist at once, so the tree's peak is at most (N + 1) times
-  it. Output-heavy scenarios also run under memray with ``follow_fork=True``: the peak heap of
+* **Memory of the process tree.** Every run is started through ``behave_bounded.memory``'s
+  LAUNCHER, a small fresh interpreter that forks the runner and records ``os.wait4``'s
+  ``ru_maxrss`` of it. On Linux that is the kernel's peak RSS of the runner *and of every
+  descendant the runner reaped, recursively* (each worker, and every child a worker waited
+  for): exact, without sampling, but a maximum over those processes, not a sum. (Forked from
+  this test process directly, a child would report this process's own resident set as its
+  peak, because the kernel keeps the high-water mark of the memory before exec.) With ``-j N``
+  at most N + 1 of them exist at once, so the tree's peak is at most (N + 1) times it.
+  Output-heavy scenarios also run under memray with ``follow_fork=True``: the peak heap of
   every forked process (runner and workers), each one bounded and their sum bounded.
 * **Temporary files.** ``TMPDIR`` of the runner is a fresh empty directory that must still be
   empty afterwards; the suite's files are listed before the run, and afterwards only the artifact
@@ -113,26 +116,6 @@ def kill_marked(context) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-class ReapedWithUsage(subprocess.Popen):
-    """A Popen that reaps with ``os.wait4`` and keeps the rusage (``Popen.wait`` ends here).
-
-    ``_try_wait`` is what ``Popen.wait`` calls on POSIX (CPython 3.8 to 3.13); ``poll`` reaps
-    through its own ``waitpid``, so a run reaped by ``poll`` has no rusage and the memory steps
-    say so instead of passing.
-    """
-
-    rusage = None
-
-    def _try_wait(self, wait_flags):
-        try:
-            pid, status, usage = os.wait4(self.pid, wait_flags)
-        except ChildProcessError:
-            return self.pid, 0
-        if pid == self.pid:
-            self.rusage = usage
-        return pid, status
-
-
 def prepare_run(context) -> dict[str, str]:
     """List the suite's files, give the runner a fresh empty TMPDIR; the runner's environment."""
     suite = suite_path(context)
@@ -181,7 +164,7 @@ def start_run(context, args: str) -> None:
     context.stderr_path = Path(out_dir.name) / "stderr"
     context.run_started = time.monotonic()
     with open(context.stdout_path, "wb") as out, open(context.stderr_path, "wb") as err:
-        context.process = ReapedWithUsage(
+        context.process = subprocess.Popen(
             runner_argv(context, args),
             cwd=context.suite,
             stdout=out,
