@@ -8,7 +8,6 @@ variable in the environment of the runner's process tree.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -17,15 +16,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 from behave import given, then, when
+from suite_support import kill_leftovers, marked_processes, read_bounded, suite_dir, write
 
 RUN_TIMEOUT = 300
-#: Bytes of the runner's output read back for assertions (the head and the tail).
-READ_LIMIT = 4 * 2**20
 
 CPU_STEPS = """
 import time
@@ -37,22 +34,6 @@ def burn(context, ms):
     while time.process_time() < end:
         pass
 """
-
-
-def suite_dir(context) -> Path:
-    if not hasattr(context, "suite"):
-        holder = tempfile.TemporaryDirectory(prefix="bb-suite-")
-        context.add_cleanup(holder.cleanup)
-        context.suite = Path(holder.name)
-        (context.suite / "features" / "steps").mkdir(parents=True)
-        context.marker = f"bb-{os.getpid()}-{time.monotonic_ns()}"
-    return context.suite
-
-
-def write(context, relative: str, text: str) -> None:
-    path = suite_dir(context) / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
 @given('a feature file "{name}":')
@@ -145,39 +126,6 @@ def finish(context, timeout: float = RUN_TIMEOUT) -> None:
         raise AssertionError(f"the runner did not end within {timeout} s") from None
     context.stdout = read_bounded(context.stdout_path)
     context.stderr = read_bounded(context.stderr_path)
-
-
-def read_bounded(path: Path) -> str:
-    size = path.stat().st_size
-    with open(path, "rb") as stream:
-        if size <= READ_LIMIT:
-            return stream.read().decode("utf-8", "replace")
-        head = stream.read(READ_LIMIT // 2)
-        stream.seek(size - READ_LIMIT // 2)
-        return (head + b"\n[...test read limit...]\n" + stream.read()).decode("utf-8", "replace")
-
-
-def marked_processes(marker: str) -> list[int]:
-    """Living processes (not zombies) whose environment carries the run's marker."""
-    needle = f"BB_TEST_MARKER={marker}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if needle in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def kill_leftovers(context) -> None:
-    for pid in marked_processes(context.marker):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 @when('I run the runner with "{args}"')
@@ -466,7 +414,7 @@ def regression_copy(context, feature, options):
     assert source.count(bounded_row) == 6, "the regression suite changed shape"
     disabled = source.replace(bounded_row, f"| bounded capture    | {options:23} |")
     (suite_dir(context) / feature).write_text(disabled, encoding="utf-8")
-    for name in ("runner_steps.py", "tdd_regression_steps.py"):
+    for name in ("runner_steps.py", "tdd_regression_steps.py", "suite_support.py"):
         text = (Path("features/steps") / name).read_text(encoding="utf-8")
         (suite_dir(context) / "features" / "steps" / name).write_text(text, encoding="utf-8")
 

@@ -1,0 +1,68 @@
+"""Helpers the step files share: the generated suite, bounded reads, the run's processes.
+
+Not a step file of its own (behave executes it like one, harmlessly: it defines no step). Step
+files import it by name, because the steps directory is on ``sys.path`` while behave loads
+them; a step file cannot import another step file without registering its steps twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+#: Bytes of the runner's output read back for assertions (the head and the tail).
+READ_LIMIT = 4 * 2**20
+
+
+def suite_dir(context) -> Path:
+    if not hasattr(context, "suite"):
+        holder = tempfile.TemporaryDirectory(prefix="bb-suite-")
+        context.add_cleanup(holder.cleanup)
+        context.suite = Path(holder.name)
+        (context.suite / "features" / "steps").mkdir(parents=True)
+        context.marker = f"bb-{os.getpid()}-{time.monotonic_ns()}"
+    return context.suite
+
+
+def write(context, relative: str, text: str) -> None:
+    path = suite_dir(context) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def read_bounded(path: Path) -> str:
+    size = path.stat().st_size
+    with open(path, "rb") as stream:
+        if size <= READ_LIMIT:
+            return stream.read().decode("utf-8", "replace")
+        head = stream.read(READ_LIMIT // 2)
+        stream.seek(size - READ_LIMIT // 2)
+        return (head + b"\n[...test read limit...]\n" + stream.read()).decode("utf-8", "replace")
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Living processes (not zombies) whose environment carries the run's marker."""
+    needle = f"BB_TEST_MARKER={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_leftovers(context) -> None:
+    for pid in marked_processes(context.marker):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
