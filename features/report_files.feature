@@ -43,7 +43,7 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
       | features.auth.login | signs up                   | features/auth/login.feature | 45   | failure | undefined: a step has no implementation                                                                      |
       | features.cart       | adds an item               | features/cart.feature       | 2    | passed  |                                                                                                              |
       | features.cart       | removes an item            | features/cart.feature       | 5    | passed  |                                                                                                              |
-      | features.pay        | features/pay.feature (did not finish) | features/pay.feature | 1 | error | errored: worker 2 died (SIGKILL)                                                                  |
+      | features.pay        | crashes                    | features/pay.feature        | 2    | error   | errored: worker 2 died (SIGKILL)                                                                             |
     And a JUnit report has the testsuites:
       | name                        | tests | failures | errors | skipped |
       | features/auth/login.feature | 10    | 4        | 1      | 3       |
@@ -115,7 +115,7 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
       | features/auth/login.feature:36 | features/auth/login.feature | resets a password                     | errored   | []                                            | null      | ConnectionError | mail server down                         |
       | features/auth/login.feature:41 | features/auth/login.feature | not selected                          | skipped   | []                                            | null      |                 |                                          |
       | features/auth/login.feature:45 | features/auth/login.feature | signs up                              | undefined | []                                            | null      |                 |                                          |
-      | features/cart.feature:1        | features/cart.feature       | features/cart.feature (did not finish) | errored  | []                                            | null      |                 | worker 2 died (SIGKILL)                  |
+      | features/cart.feature:2        | features/cart.feature       | crashes                               | errored   | []                                            | null      |                 | worker 2 died (SIGKILL)                  |
     And a JSON report's tasks are:
       | path                        | lines | worker | started      | error                   | feature_failed | status  | stdout                                       | stderr                 |
       | features/auth/login.feature | []    | 3      | 1767225601.5 |                         | true           | errored | 20000, 10000, 10000, true, /spill/3.stdout   | 0, 0, 0, false, null   |

@@ -23,8 +23,13 @@ from pathlib import Path
 
 from behave import given, then, when
 
+from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.errors import UsageError
-from behave_bounded.report_files import JsonReport, JUnitReport, RunMeta, merge_reports
+from behave_bounded.finalize import Finalizer
+from behave_bounded.reports.json import JsonReport
+from behave_bounded.reports.junit import JUnitReport
+from behave_bounded.reports.merge import merge_reports
+from behave_bounded.reports.meta import RunMeta
 from behave_bounded.results import (
     CapturedStream,
     ScenarioResult,
@@ -38,7 +43,7 @@ MiB = 2**20
 KiB = 2**10
 EARLIER = '{"earlier": true}\n'
 MERGE = (
-    "import sys; from behave_bounded.report_files import merge_reports_main; "
+    "import sys; from behave_bounded.cli import merge_reports_main; "
     "sys.exit(merge_reports_main(sys.argv[1:]))"
 )
 
@@ -72,6 +77,12 @@ def result(path, scenarios, worker=1, *, stdout=None, error="", index=0, lines=(
         error=error,
         feature_failed=bool(error) or any(s.status.fails_run for s in scenarios),
     )
+
+
+def crashed(path: str, error: str, worker: int, index: int) -> TaskResult:
+    """A task whose worker died before it reported, as the runner finalizes it."""
+    info = FeatureInfo(path, (), "crashes", (ScenarioInfo(f"{path}:2", "crashes", (), True),))
+    return Finalizer({path: info}).finalize(result(path, [], worker, error=error, index=index))
 
 
 def scenarios_from(table, path: str) -> list[ScenarioResult]:
@@ -277,7 +288,7 @@ def junit_suites(context):
 
 @when('a JUnit report receives the feature "{path}" whose worker died: "{error}"')
 def junit_crashed(context, path, error):
-    context.rf_junit.add(result(path, [], 2, error=error, index=2))
+    context.rf_junit.add(crashed(path, error, 2, 2))
 
 
 @then('a JUnit report\'s suite "{name}" has the properties:')
@@ -465,7 +476,7 @@ def json_receives(context, *, path, worker, started, written, kept, spill):
 
 @when('a JSON report receives the feature "{path}" whose worker died: "{error}"')
 def json_crashed(context, path, error):
-    context.rf_json.add(result(path, [], 2, error=error, index=1), None)
+    context.rf_json.add(crashed(path, error, 2, 1), None)
 
 
 @when("a JSON report is closed after a run of {jobs:d} jobs from {started:g} to {ended:g}")

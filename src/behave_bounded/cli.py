@@ -16,6 +16,8 @@ from behave_bounded import __version__
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import OPTIONS, from_userdata, parse_bool, resolve
 from behave_bounded.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
     EXIT_SIGINT,
     EXIT_USAGE,
     BoundedError,
@@ -129,8 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return validate_tags_main(list(argv[1:]))
     if argv and argv[0] == "merge-reports":
-        from behave_bounded.report_files import merge_reports_main  # noqa: PLC0415
-
         return merge_reports_main(list(argv[1:]))
     try:
         given, behave_args = parse_command_line(argv)
@@ -161,6 +161,62 @@ def report_collection_error(error: CollectionError) -> None:
         "features; no feature was run",
         file=sys.stderr,
     )
+
+
+def _merge_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="behave-bounded merge-reports",
+        description="Merge the --json or --junit-xml reports of CI shards into one file.",
+        epilog="Exit codes: 0 all passed, 1 failures or a partial shard, 2 usage error or a "
+        "missing, unreadable, corrupt or wrong-kind input.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("out", metavar="OUT", help="the merged report to write")
+    kinds = parser.add_mutually_exclusive_group(required=True)
+    kinds.add_argument("--json", dest="kind", action="store_const", const="json")
+    kinds.add_argument("--junit", dest="kind", action="store_const", const="junit")
+    parser.add_argument("inputs", metavar="FILES", nargs="+", help="the shard reports")
+    return parser
+
+
+def _merge_error(message: str) -> int:
+    print(f"behave-bounded merge-reports: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def merge_reports_main(argv: list[str]) -> int:
+    """``behave-bounded merge-reports OUT --json|--junit FILES...``; verdict last on stdout."""
+    try:
+        args = _merge_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    except UsageError as error:
+        return _merge_error(str(error))
+    from behave_bounded.reports.merge import merge  # noqa: PLC0415 - a fast path
+    from behave_bounded.reports.verdict import COUNT_KEYS, verdict_line, verdict_numbers  # noqa: PLC0415
+
+    try:
+        outcome = merge(args.out, args.kind, args.inputs)
+    except (UsageError, OSError) as error:
+        return _merge_error(f"cannot write {args.out}: {error}")
+    for problem in outcome.problems:
+        print(f"behave-bounded merge-reports: error: {problem}", file=sys.stderr)
+    for partial in outcome.partial_inputs:
+        print(f"behave-bounded merge-reports: warning: partial run: {partial}", file=sys.stderr)
+    counts = outcome.counts
+    state = " (partial)" if outcome.problems or outcome.partial_inputs else ""
+    print(
+        f"merged {outcome.merged} of {len(args.inputs)} {args.kind} report(s) into "
+        f"{args.out}{state}"
+    )
+    print("scenarios by status: " + ", ".join(f"{counts[key]} {key}" for key in COUNT_KEYS))
+    sys.stdout.flush()
+    print(verdict_line(counts), flush=True)
+    if outcome.problems:
+        return EXIT_USAGE
+    if verdict_numbers(counts)[1] or outcome.partial_inputs:
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def console_main() -> None:  # pragma: no cover - thin wrapper for the console script

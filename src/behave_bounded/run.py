@@ -20,10 +20,12 @@ from typing import Any, TextIO, TypeAlias
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
 from behave_bounded.errors import CollectionError, UsageError
-from behave_bounded.pool import Supervisor
+from behave_bounded.finalize import Finalizer, skipped_results
 from behave_bounded.preimport import preimport
-from behave_bounded.report import ConsoleReport, skipped_results
-from behave_bounded.report_files import JsonReport, JUnitReport, RunMeta
+from behave_bounded.reports.console import ConsoleReport
+from behave_bounded.reports.json import JsonReport
+from behave_bounded.reports.junit import JUnitReport
+from behave_bounded.reports.meta import RunMeta
 from behave_bounded.results import RunResult, Task, TaskResult
 from behave_bounded.schedule import (
     DurationStore,
@@ -32,6 +34,7 @@ from behave_bounded.schedule import (
     select_locations,
     shard,
 )
+from behave_bounded.supervisor import Supervisor
 from behave_bounded.tdd import validate_tags
 
 #: The JSON report of the latest run, in the artifact directory: what --last-failed reads.
@@ -110,20 +113,17 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         features = shard(features, *settings.shard, durations)
     tasks, serial = make_tasks(features, settings.scheme, durations, settings.serial_tag)
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
+    finalizer = Finalizer({info.path: info for info in features}, tdd_strict=settings.tdd_strict)
     report = ConsoleReport(
-        stream,
-        {info.path: info for info in features},
-        settings.show_output,
-        workers=workers,
-        max_output=settings.max_output,
-        tdd_strict=settings.tdd_strict,
+        stream, settings.show_output, workers=workers, max_output=settings.max_output
     )
     files = _report_files(settings, record_last_run=artifacts_ok)
     report.start_progress(len(tasks) + len(serial))
     run = RunResult()
 
     def on_result(result: TaskResult) -> TaskResult:
-        shown = report.task_finished(result)  # TDD tags applied, output dropped
+        result = finalizer.finalize(result)
+        shown = report.task_finished(result)  # output dropped once shown
         for report_file in files:  # they want the bounded text of failing features
             report_file.add(
                 replace(shown, stdout=result.stdout, stderr=result.stderr), started=result.started

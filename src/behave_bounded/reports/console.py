@@ -10,38 +10,27 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TextIO
 
 from tqdm import tqdm
 
 from behave_bounded.capture import SENTINEL_RE, format_sentinel
-from behave_bounded.collect import FeatureInfo
-from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
+from behave_bounded.reports.verdict import exit_code, feature_status
 from behave_bounded.results import (
     CapturedStream,
     RunResult,
     ScenarioResult,
     Status,
-    StreamStats,
     TaskResult,
 )
-from behave_bounded.tdd import WARNING_PREFIX, classify, is_lenient_xpass, issue_number
+from behave_bounded.tdd import WARNING_PREFIX, is_lenient_xpass, issue_number
 
 #: Longest list of scenarios or features the summary prints; the rest are counted.
 MAX_LISTED = 100
 #: A stream that reaches this share of --max-output is reported, even when nothing was cut.
 NEAR_LIMIT = 0.8
-_ORDER = (
-    Status.ERRORED,
-    Status.FAILED,
-    Status.XPASSED,
-    Status.UNDEFINED,
-    Status.PASSED,
-    Status.XFAILED,
-    Status.SKIPPED,
-)
 _BREAKDOWN = (
     Status.PASSED,
     Status.FAILED,
@@ -51,12 +40,6 @@ _BREAKDOWN = (
     Status.XFAILED,
     Status.XPASSED,
 )
-
-
-def feature_status(scenarios: Iterable[ScenarioResult]) -> Status:
-    """The worst status among a feature's scenarios (skipped when it has none)."""
-    present = {s.status for s in scenarios}
-    return next((status for status in _ORDER if status in present), Status.SKIPPED)
 
 
 def tail_text(text: str, limit: int, spill_path: str | None) -> str:
@@ -110,16 +93,13 @@ class ConsoleReport:
     def __init__(
         self,
         stream: TextIO,
-        features: Mapping[str, FeatureInfo],
         show_output: int,
         *,
         workers: int = 0,
         max_output: int | None = None,
         errors: TextIO | None = None,
-        tdd_strict: bool = True,
     ) -> None:
         self.stream = stream
-        self.features = features
         self.show_output = show_output
         self.workers = workers
         self.max_output = max_output
@@ -127,7 +107,6 @@ class ConsoleReport:
         self.truncated_streams = 0
         self.progress: Progress | None = None
         self.seen: Counter[Status] = Counter()
-        self.tdd_strict = tdd_strict
 
     def print(self, text: str = "") -> None:
         if self.progress is not None:
@@ -141,28 +120,12 @@ class ConsoleReport:
         if total and self.stream.isatty():
             self.progress = Progress(self.stream, total)
 
-    def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
-        """The scenarios as the run counts them: TDD tags applied; a dead task's as errored."""
-        if result.scenarios or not result.error:
-            return tuple(classify(s, self.tdd_strict) for s in result.scenarios)
-        info = self.features[result.task.path]
-        lines = set(result.task.lines) if result.task.part else set()
-        return tuple(
-            ScenarioResult(
-                s.location,
-                s.name,
-                Status.ERRORED if s.selected else Status.SKIPPED,
-                0.0,
-                result.error if s.selected else "",
-                s.tags,
-            )
-            for s in info.scenarios
-            if not lines or int(s.location.rsplit(":", 1)[1]) in lines
-        )
-
     def task_finished(self, result: TaskResult) -> TaskResult:
-        """Print the feature's line (and its output when it failed); return it without text."""
-        scenarios = self.scenarios_of(result)
+        """Print the feature's line (and its output when it failed); return it without text.
+
+        ``result`` is finalized (:class:`~behave_bounded.finalize.Finalizer`).
+        """
+        scenarios = result.scenarios
         status = feature_status(scenarios)
         if result.error:
             status = Status.ERRORED
@@ -178,7 +141,6 @@ class ConsoleReport:
             self._show_output(result, status)
         return replace(
             result,
-            scenarios=scenarios,
             stdout=_without_text(result.stdout),
             stderr=_without_text(result.stderr),
         )
@@ -315,45 +277,3 @@ def _first_line(message: str) -> str:
 
 def _without_text(stream: CapturedStream) -> CapturedStream:
     return CapturedStream("", stream.stats) if stream.text else stream
-
-
-def exit_code(run: RunResult, failed: int) -> int:
-    """0 passed, 1 failed, 2 could not start, 130/143 interrupted (documented in README)."""
-    if run.interrupted_by:
-        return EXIT_SIGINT if run.interrupted_by == 2 else EXIT_SIGTERM
-    if run.setup_error:
-        return EXIT_USAGE
-    if failed or run.teardown_errors or run.lost:
-        return EXIT_FAILED
-    return EXIT_OK
-
-
-def skipped_results(features: Iterable[FeatureInfo], scheme: str) -> list[TaskResult]:
-    """Scenarios no worker will report, as skipped results (behave counts them as skipped).
-
-    Features with no selected scenario are never sent to a worker. With ``--scheme
-    scenario`` each task reports only its own scenario, so the unselected scenarios of the
-    other features are reported here too.
-    """
-    empty = CapturedStream("", StreamStats("stdout"))
-    results = []
-    for info in features:
-        skipped = info.scenarios if not info.selected else ()
-        if info.selected and scheme == "scenario":
-            skipped = tuple(s for s in info.scenarios if not s.selected)
-        if not skipped:
-            continue
-        task = replace(info.task(0), part=bool(info.selected), scenario_count=0)
-        results.append(
-            TaskResult(
-                task=task,
-                scenarios=tuple(
-                    ScenarioResult(s.location, s.name, Status.SKIPPED, 0.0, "", s.tags)
-                    for s in skipped
-                ),
-                duration=0.0,
-                stdout=empty,
-                stderr=replace(empty, stats=StreamStats("stderr")),
-            )
-        )
-    return results

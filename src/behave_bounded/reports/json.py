@@ -1,0 +1,172 @@
+"""``--json PATH``: the machine-readable run report (schema documented in the README).
+
+Streamed: :meth:`JsonReport.add` writes each finished feature to part files, :meth:`close`
+assembles PATH in one atomic rename (also after an interrupt, marked partial).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from behave_bounded.atomic import write_atomically
+from behave_bounded.reports.meta import RunMeta
+from behave_bounded.reports.not_run import not_run_reason, not_run_tasks, slots
+from behave_bounded.reports.parts import open_parts
+from behave_bounded.reports.verdict import Counts, task_status
+from behave_bounded.results import CapturedStream, ScenarioResult, Status, Task, TaskResult
+from behave_bounded.tdd import issue_number
+
+SCHEMA = "behave-bounded/run-report"
+SCHEMA_VERSION = 1
+
+JSON_SECTIONS = ("scenarios", "tasks", "not_run")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class JsonDocument:
+    """A JSON run report being assembled: its three lists, in part files, and its counts."""
+
+    def __init__(self, path: str, option: str) -> None:
+        self.path = path
+        self.parts = open_parts(path, JSON_SECTIONS, option)
+        self.counts = Counts()
+
+    def append(self, section: str, item: Mapping[str, object]) -> None:
+        part = self.parts[section]
+        part.write(("," if part.items else "") + "\n    " + dumps(item))
+
+    def write(self, run: dict[str, object]) -> None:
+        """Assemble the file at ``path`` (atomically) and remove the part files."""
+        try:
+            write_atomically(self.path, lambda out: self._assemble(out, run))
+        finally:
+            self.discard()
+
+    def _assemble(self, out: TextIO, run: dict[str, object]) -> None:
+        head = json.dumps(
+            {"schema": SCHEMA, "version": SCHEMA_VERSION, "run": run},
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+        out.write(head[: -len("\n}")])
+        for section in JSON_SECTIONS:
+            part = self.parts[section]
+            out.write(f',\n  "{section}": [')
+            part.copy_into(out)
+            out.write("\n  ]" if part.items else "]")
+        out.write("\n}\n")
+
+    def discard(self) -> None:
+        for part in self.parts.values():
+            part.discard()
+
+
+def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
+    return {
+        "started": meta.started,
+        "ended": meta.ended,
+        "duration": meta.duration,
+        "jobs": meta.jobs,
+        "versions": meta.versions,
+        "settings": dict(meta.settings),
+        "argv": list(meta.argv),
+        "partial": meta.partial,
+        "reason": meta.reason,
+        "lost": meta.lost,
+        "counts": counts.as_dict(),
+        "verdict": counts.verdict(),
+    }
+
+
+def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
+    return {
+        "location": scenario.location,
+        "feature": task.path,
+        "name": scenario.name,
+        "status": scenario.status.value,
+        "duration": round(scenario.duration, 6),
+        "tags": list(scenario.tags),
+        "tdd_issue": issue_number(scenario.tags),
+        "error_type": scenario.error_type,
+        "message": scenario.message,
+    }
+
+
+def _stream_json(stream: CapturedStream) -> dict[str, object]:
+    stats = stream.stats
+    return {
+        "written": stats.written,
+        "kept": stats.kept,
+        "dropped": stats.dropped,
+        "truncated": stats.truncated,
+        "spill_path": stats.spill_path,
+    }
+
+
+def _task_json(result: TaskResult, started: float | None) -> dict[str, object]:
+    return {
+        "path": result.task.path,
+        "lines": list(result.task.lines),
+        "worker": result.worker,
+        "started": started,
+        "duration": round(result.duration, 6),
+        "error": result.error,
+        "feature_failed": result.feature_failed,
+        "status": task_status(result).value,
+        "output": {"stdout": _stream_json(result.stdout), "stderr": _stream_json(result.stderr)},
+    }
+
+
+class JsonReport:
+    """--json PATH: versioned, documented schema (:data:`SCHEMA_VERSION`), streamed to disk."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._doc = JsonDocument(path, "--json")
+        self._closed = False
+
+    def add(self, result: TaskResult, started: float | None = None) -> None:
+        """Write one finished feature's scenarios and task entry (``started``: epoch)."""
+        self._check_open()
+        for scenario in result.scenarios:
+            self._doc.counts.add(scenario.status.value)
+            self._doc.append("scenarios", _scenario_json(result.task, scenario))
+        self._doc.append("tasks", _task_json(result, started))
+
+    def close(
+        self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()
+    ) -> None:
+        """List the features that did not run, then write PATH in one atomic rename."""
+        self._check_open()
+        self._closed = True
+        status = Status.ERRORED if meta.lost else Status.SKIPPED
+        for task, was_running in not_run_tasks(never_ran, interrupted):
+            count = slots(task)
+            self._doc.counts.add(status.value, count)
+            self._doc.counts.add("not_run", count)
+            self._doc.append(
+                "not_run",
+                {
+                    "path": task.path,
+                    "lines": list(task.lines),
+                    "scenarios": count,
+                    "status": status.value,
+                    "reason": not_run_reason(was_running, meta),
+                },
+            )
+        self._doc.write(run_json(meta, self._doc.counts))
+
+    def discard(self) -> None:
+        """Drop the report without writing PATH (removes the temporary files)."""
+        self._closed = True
+        self._doc.discard()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the JSON report {self.path} is already closed")

@@ -1,0 +1,82 @@
+"""What a report says about the run as a whole: when, how, with what, and whether it finished."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+from behave_bounded import __version__
+from behave_bounded.config import Settings
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What a report says about the run as a whole (``partial``: it did not finish)."""
+
+    started: float
+    ended: float
+    jobs: int
+    behave_bounded_version: str
+    behave_version: str
+    python_version: str
+    settings: dict[str, object]
+    argv: tuple[str, ...]
+    partial: bool = False
+    reason: str = ""
+    #: The features that never ran count as failing (too many worker crashes).
+    lost: bool = False
+
+    @classmethod
+    def current(
+        cls,
+        *,
+        started: float,
+        ended: float,
+        jobs: int,
+        settings: Settings | Mapping[str, object],
+        argv: Sequence[str],
+        partial: bool = False,
+        reason: str = "",
+        lost: bool = False,
+    ) -> RunMeta:
+        """The metadata of a run of this process (versions filled in)."""
+        return cls(
+            started=started,
+            ended=ended,
+            jobs=jobs,
+            behave_bounded_version=__version__,
+            behave_version=behave_version(),
+            python_version=platform.python_version(),
+            settings=settings_summary(settings),
+            argv=tuple(argv),
+            partial=partial,
+            reason=reason,
+            lost=lost,
+        )
+
+    @property
+    def duration(self) -> float:
+        return round(max(self.ended - self.started, 0.0), 3)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {
+            "behave_bounded": self.behave_bounded_version,
+            "behave": self.behave_version,
+            "python": self.python_version,
+        }
+
+
+def settings_summary(settings: Settings | Mapping[str, object]) -> dict[str, object]:
+    """Settings as JSON-friendly values (tuples become lists)."""
+    raw = asdict(settings) if isinstance(settings, Settings) else dict(settings)
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in raw.items()}
+
+
+def behave_version() -> str:
+    try:
+        return importlib.metadata.version("behave")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - behave is a dependency
+        return "unknown"
