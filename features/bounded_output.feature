@@ -126,7 +126,7 @@ Feature: However much a test prints, memory, the data handed back and the consol
       """
     When I run the runner with "-j 1 --no-capture --max-output 1MiB --show-output 2MiB"
     Then the exit code is 1
-    And the output has a sentinel for stdout with over 3145728 bytes written and at most 1048576 kept
+    And the output has a sentinel for stdout with exactly 3145728 bytes written and at most 1048576 kept
     And stderr has a truncation warning for "features/loud.feature" stdout naming the spill file
     And the spill file holds all the bytes written to the stream
     And the output contains "output truncated in 1 stream(s)"
@@ -158,7 +158,7 @@ Feature: However much a test prints, memory, the data handed back and the consol
       """
     When I run the runner with "-j 1 --no-capture --max-output 1MiB --artifacts blocked/artifacts"
     Then the exit code is 1
-    And the output has a sentinel for stdout with over 2097152 bytes written and at most 1048576 kept
+    And the output has a sentinel for stdout with exactly 2097152 bytes written and at most 1048576 kept
     And the sentinel says "full output: none"
     And the last line is "scenarios: 0 passed, 1 failed, 0 skipped"
 

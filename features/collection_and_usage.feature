@@ -118,7 +118,7 @@ Feature: Features are collected as behave collects them; bad input gets one clea
       | bad timeout         | --timeout soon              | --timeout: invalid value 'soon'                          |
       | nonexistent path    | features/nope.feature       | features/nope.feature                                    |
       | not a feature file  | features/steps/steps.py     | InvalidFilenameError                                     |
-      | unsupported outfile | -o out.txt                  | not supported in a parallel run: -o/--outfile            |
+      | more outfiles than formats | -f plain -o a.txt -o b.txt | CONFIG-ERROR: More outfiles (2) than formatters (1).     |
       | bad keep policy     | --keep middle               | --keep: invalid value 'middle': expected one of: head, tail, both |
       | option without value | --timeout                  | argument --timeout: expected one argument                |
       | bad tag expression  | -t "@a and"                 | TagExpressionError                                       |

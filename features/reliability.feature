@@ -21,7 +21,8 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
   segfault, os._exit, sys.exit(0) and KeyboardInterrupt in a step, a step that hangs past
   --timeout, after_all failures, before_all that hangs in every worker, SIGINT and SIGTERM without
   report files, a killed runner; (features/collection_and_usage.feature) malformed sizes, counts
-  and options, nonexistent paths, -o/--outfile, a directory with only a steps directory.
+  and options, nonexistent paths, more outfiles than formats, a directory with only a steps
+  directory.
 
   # -- hooks that hang --------------------------------------------------------------------------
 
@@ -689,8 +690,7 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
   # -- bad input ---------------------------------------------------------------------------------
   # Conflicting options (README "Options"): --no-spill with --max-spill and --max-output unlimited
   # with --keep are refused on the command line (collection_and_usage.feature gives them in one
-  # order; here the other); both reports at one path is a conflict too. Behave's -o/--outfile
-  # (collection_and_usage.feature) and --steps-catalog are refused.
+  # order; here the other); both reports at one path is a conflict too.
 
   Scenario Outline: bad input is one line on stderr, exit code 2, and nothing runs: <case>
     Given 4 passing features
@@ -711,7 +711,7 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
       | shard that is not numbers            | --shard a/b                              | --shard                         | 'a/b'               |
       | unknown scheme                       | --scheme bogus                           | --scheme                        | 'bogus'             |
       | serial tag that is not a tag         | --serial-tag "a b"                       | --serial-tag                    | 'a b'               |
-      | behave's steps catalog               | --steps-catalog                          | not supported in a parallel run | --steps-catalog     |
+      | a formatter behave does not know     | -f no_such_formatter                     | BAD_FORMAT                      | no_such_formatter   |
       | empty JSON report path               | --json ""                                | --json                          | ''                  |
       | JSON report under a regular file     | --json blocked/report.json               | --json                          | blocked/report.json |
       | JUnit report under a regular file    | --junit-xml blocked/report.xml           | --junit-xml                     | blocked/report.xml  |

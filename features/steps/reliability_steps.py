@@ -151,6 +151,16 @@ def feature_block(context, path: str) -> str:
     return match.group(1)
 
 
+def feature_stream(context, path: str, stream: str) -> str:
+    """What the console showed of a failing feature's captured stream (after its label)."""
+    block = feature_block(context, path)
+    match = re.search(
+        rf"^---- {stream} of {re.escape(path)}\n(.*?)(?=^---- |\Z)", block, re.M | re.S
+    )
+    assert match, f"no {stream} shown for {path}:\n{block[-3000:]}"
+    return match.group(1)
+
+
 def load_json_report(context, name: str) -> dict:
     path = suite_dir(context) / name
     assert path.is_file(), f"{name} was not written; suite has {sorted(listing(context.suite))}"
@@ -512,7 +522,8 @@ def _expected_lines(threads: int, lines: int, stream: str) -> set[tuple[int, int
 
 @then('the output of "{path}" shows the {threads:d} threads\' {lines:d} lines of {size:d} bytes')
 def shows_thread_lines(context, path, threads, lines, size):
-    found = _thread_lines(feature_block(context, path), size)
+    streams = feature_stream(context, path, "stdout") + feature_stream(context, path, "stderr")
+    found = _thread_lines(streams, size)
     expected = _expected_lines(threads, lines, "stdout") | _expected_lines(threads, lines, "stderr")
     assert len(found) == len(expected), f"{len(found)} lines shown, {len(expected)} written"
     assert set(found) == expected, f"missing: {sorted(expected - set(found))[:10]}"

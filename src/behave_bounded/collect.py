@@ -31,13 +31,8 @@ from behave.runner import Runner
 from behave.runner_util import collect_feature_locations, parse_features
 
 from behave_bounded.errors import CollectionError, UsageError
+from behave_bounded.record import formatter_specs
 from behave_bounded.results import Task
-
-#: Behave options whose meaning a parallel run cannot keep; each is refused with a reason.
-UNSUPPORTED_BEHAVE_OPTIONS = {
-    "outfiles": "-o/--outfile: every worker would write the same file; use behave's --junit",
-    "steps_catalog": "--steps-catalog: run plain behave for the catalog",
-}
 
 
 @dataclass(frozen=True)
@@ -83,9 +78,10 @@ def behave_configuration(behave_args: Sequence[str]) -> Any:
         # Tag expression errors draw a pointer under the expression: keep the words only.
         lines = [line.strip() for line in str(error).splitlines() if "(HERE)" not in line]
         raise UsageError(f"{type(error).__name__}: {'; '.join(filter(None, lines))}") from None
-    for attribute, reason in UNSUPPORTED_BEHAVE_OPTIONS.items():
-        if getattr(config, attribute, None):
-            raise UsageError(f"not supported in a parallel run: {reason}")
+    try:
+        formatter_specs(config)
+    except ValueError as error:
+        raise UsageError(f"CONFIG-ERROR: {error}") from None
     return config
 
 

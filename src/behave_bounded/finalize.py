@@ -48,17 +48,19 @@ class Finalizer:
         )
 
 
-def skipped_results(features: Iterable[FeatureInfo], scheme: str) -> list[TaskResult]:
+def skipped_results(
+    features: Iterable[FeatureInfo], scheme: str, *, run_unselected: bool = False
+) -> list[TaskResult]:
     """Scenarios no worker will report, as skipped results (behave counts them as skipped).
 
-    Features with no selected scenario are never sent to a worker. With ``--scheme
-    scenario`` each task reports only its own scenario, so the unselected scenarios of the
-    other features are reported here too.
+    Features with no selected scenario are not sent to a worker (unless ``run_unselected``:
+    behave's formatters show them). With ``--scheme scenario`` each task reports only its
+    own scenario, so the unselected scenarios of the other features are reported here too.
     """
     empty = CapturedStream("", StreamStats("stdout"))
     results = []
     for info in features:
-        skipped = info.scenarios if not info.selected else ()
+        skipped = info.scenarios if not info.selected and not run_unselected else ()
         if info.selected and scheme == "scenario":
             skipped = tuple(s for s in info.scenarios if not s.selected)
         if not skipped:

@@ -118,6 +118,11 @@ class TaskResult:
     error: str = ""  # why the task as a whole errored (crash, timeout, hook error)
     feature_failed: bool = False  # behave's own verdict (hook errors, cleanup errors, ...)
     started: float = 0.0  # epoch seconds when the task began (reports show the schedule)
+    #: behave's view of the task's features, pickled (``record.FeatureRecord``s): what the
+    #: parent replays into formatters. Bounded by --max-output; b"" when not asked for.
+    records: bytes = b""
+    #: behave's snippets for the task's undefined steps (each at most a few lines).
+    snippets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -132,6 +137,7 @@ class RunResult:
     never_ran: list[Task] = field(default_factory=list)  # not started: abort, --stop, signal
     interrupted: list[Task] = field(default_factory=list)  # running when the run was stopped
     teardown_errors: list[str] = field(default_factory=list)  # after_all failures, per worker
+    report_errors: list[str] = field(default_factory=list)  # a report that could not be written
     setup_error: str = ""  # a worker could not start: the run ends with exit code 2
     stopped_early: str = ""  # why scheduling stopped early, for the summary
     lost: bool = False  # the features that never ran count as failing (too many crashes)

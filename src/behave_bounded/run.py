@@ -23,10 +23,16 @@ from behave_bounded.errors import CollectionError, UsageError
 from behave_bounded.finalize import Finalizer, skipped_results
 from behave_bounded.preimport import preimport
 from behave_bounded.reports.console import ConsoleReport
+from behave_bounded.reports.formatters import (
+    BehaveFormatters,
+    UndefinedSnippets,
+    formatters_configured,
+)
 from behave_bounded.reports.json import JsonReport
 from behave_bounded.reports.junit import JUnitReport
 from behave_bounded.reports.meta import RunMeta
-from behave_bounded.results import RunResult, Task, TaskResult
+from behave_bounded.reports.replay import print_snippets, render_records
+from behave_bounded.results import RunResult, Status, Task, TaskResult
 from behave_bounded.schedule import (
     DurationStore,
     last_failed_locations,
@@ -34,8 +40,9 @@ from behave_bounded.schedule import (
     select_locations,
     shard,
 )
-from behave_bounded.supervisor import Supervisor
+from behave_bounded.supervisor import Supervisor, WorkerOptions
 from behave_bounded.tdd import validate_tags
+from behave_bounded.worker import RecordMode
 
 #: The JSON report of the latest run, in the artifact directory: what --last-failed reads.
 LAST_RUN = "last-run.json"
@@ -111,13 +118,25 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         features = _last_failed(features, settings.artifacts, stream)
     if settings.shard:
         features = shard(features, *settings.shard, durations)
-    tasks, serial = make_tasks(features, settings.scheme, durations, settings.serial_tag)
+    # behave's formatters show features none of whose scenarios is selected: run them too.
+    run_unselected = formatters_configured(config)
+    tasks, serial = make_tasks(
+        features, settings.scheme, durations, settings.serial_tag, run_unselected=run_unselected
+    )
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     finalizer = Finalizer({info.path: info for info in features}, tdd_strict=settings.tdd_strict)
-    report = ConsoleReport(
-        stream, settings.show_output, workers=workers, max_output=settings.max_output
-    )
     files = _report_files(settings, record_last_run=artifacts_ok)
+    spill_dir = make_spill_dir(settings.artifacts) if settings.spill and artifacts_ok else None
+    behave_views = _behave_formatters(config, features, [*tasks, *serial], spill_dir)
+    report = ConsoleReport(
+        stream,
+        settings.show_output,
+        workers=workers,
+        max_output=settings.max_output,
+        render=lambda result: render_records(result.records, config, _shown_of(result)),
+        quiet=behave_views is not None and behave_views.writes_stdout,
+    )
+    snippets = UndefinedSnippets()
     report.start_progress(len(tasks) + len(serial))
     run = RunResult()
 
@@ -128,10 +147,13 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
             report_file.add(
                 replace(shown, stdout=result.stdout, stderr=result.stderr), started=result.started
             )
+        if behave_views is not None:
+            behave_views.add(result)
+        snippets.add(result)
         _discard_needless_spills(result, settings.show_output)
-        return shown
+        return replace(shown, records=b"", snippets=())
 
-    for result in skipped_results(features, settings.scheme):
+    for result in skipped_results(features, settings.scheme, run_unselected=run_unselected):
         run.results.append(on_result(result))
     if tasks or serial:
         preimport(settings.preimport, settings.preimport_timeout, warn)
@@ -141,14 +163,54 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
             phases,
             on_result,
             run,
+            WorkerOptions(
+                records=RecordMode.ALL if behave_views is not None else RecordMode.FAILING,
+                step_definitions=behave_views is not None and behave_views.needs_step_definitions,
+                on_step_definitions=behave_views.step_definitions if behave_views else None,
+            ),
             stop_on_failure=bool(config.stop),
-            artifacts_ok=artifacts_ok,
+            spill_dir=spill_dir,
+            no_spill=_no_spill_reason(settings, artifacts_ok, spill_dir),
         )
         durations.record(run.results)
         if artifacts_ok and durations.save():
             warn(durations.warning)
+    remove_if_empty(spill_dir)
+    if behave_views is not None:
+        behave_views.close(run.never_ran + run.interrupted)
+        run.report_errors.extend(behave_views.errors)
+    if config.show_snippets:
+        print_snippets(snippets.in_order(), colored=config.has_colored_mode())
     _close_report_files(files, settings, run, started, workers)
     return report.summary(run)
+
+
+def _behave_formatters(
+    config: Any, features: list[FeatureInfo], tasks: list[Task], spill_dir: str | None
+) -> BehaveFormatters | None:
+    """The user's behave formatters and --junit; an outfile that cannot be opened is exit 2."""
+    try:
+        return BehaveFormatters.from_config(config, features, tasks, spill_dir)
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        raise UsageError(f"-o/--outfile{where}: cannot open: {error.strerror or error}") from None
+
+
+def _shown_of(result: TaskResult) -> Callable[[Any], bool]:
+    """The scenarios of a failing task the console shows: those it ran (not the skipped)."""
+    lines = {
+        int(s.location.rsplit(":", 1)[1])
+        for s in result.scenarios
+        if s.status is not Status.SKIPPED
+    }
+    return lambda scenario: scenario.line in lines
+
+
+def _no_spill_reason(settings: Settings, artifacts_ok: bool, spill_dir: str | None) -> str:
+    """Why a dead worker's output cannot be read back from a spill file."""
+    if settings.spill and spill_dir is None:
+        return f"the artifact directory {settings.artifacts} could not be used"
+    return "spilling is off (--no-spill)"
 
 
 def _durations(artifacts: str, usable: bool) -> DurationStore:
@@ -166,17 +228,13 @@ def _supervise(
     phases: list[tuple[list[Task], int]],
     on_result: Callable[[TaskResult], TaskResult],
     run: RunResult,
+    options: WorkerOptions,
     *,
     stop_on_failure: bool,
-    artifacts_ok: bool,
+    spill_dir: str | None,
+    no_spill: str,
 ) -> None:
     """Run the phases in order (the parallel tasks, then the @serial ones on one worker)."""
-    spill_dir = None
-    no_spill = "spilling is off (--no-spill)"
-    if settings.spill and artifacts_ok:
-        spill_dir = make_spill_dir(settings.artifacts)
-    if settings.spill and spill_dir is None:
-        no_spill = f"the artifact directory {settings.artifacts} could not be used"
     for phase_tasks, phase_workers in phases:
         if not phase_tasks:
             continue
@@ -188,11 +246,11 @@ def _supervise(
             phase_workers,
             on_result,
             spill_dir,
+            options,
             stop_on_failure=stop_on_failure,
             no_spill=no_spill,
         )
         _merge(run, supervisor.execute(phase_tasks))
-    remove_if_empty(spill_dir)
 
 
 def _last_failed(features: list[FeatureInfo], artifacts: str, stream: TextIO) -> list[FeatureInfo]:
@@ -213,6 +271,7 @@ def _merge(run: RunResult, phase: RunResult) -> None:
     run.never_ran.extend(phase.never_ran)
     run.interrupted.extend(phase.interrupted)
     run.teardown_errors.extend(phase.teardown_errors)
+    run.report_errors.extend(phase.report_errors)
     run.setup_error = run.setup_error or phase.setup_error
     run.stopped_early = run.stopped_early or phase.stopped_early
     run.lost = run.lost or phase.lost

@@ -272,11 +272,15 @@ def make_tasks(
     scheme: str,
     durations: DurationStore,
     serial_tag: str = "serial",
+    *,
+    run_unselected: bool = False,
 ) -> tuple[list[Task], list[Task]]:
     """(parallel tasks, serial tasks), each longest first; only selected scenarios run.
 
     Indexes follow collection order (file order, then scenario order), so a task's index does
     not change when durations do; ties in the order are broken by that index as well.
+    ``run_unselected`` also makes a task of each feature with no selected scenario: behave's
+    formatters show such features (as skipped), so a worker runs them as plain behave does.
     """
     if scheme not in SCHEMES:
         raise UsageError(f"unknown scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
@@ -285,6 +289,9 @@ def make_tasks(
     serial: list[tuple[float, Task]] = []
     for feature in features:
         if not feature.selected:
+            if run_unselected:
+                index = len(parallel) + len(serial)
+                parallel.append((0.0, Task(index=index, path=feature.path, lines=feature.lines)))
             continue
         for lines, count, is_serial, seconds in _units(
             feature, scheme, tag, estimate(feature, durations)

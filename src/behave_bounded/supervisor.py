@@ -31,6 +31,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from behave_bounded.config import Settings
+from behave_bounded.record import StepDefinitionRecord
 from behave_bounded.results import (
     CapturedStream,
     RunResult,
@@ -38,7 +39,7 @@ from behave_bounded.results import (
     Task,
     TaskResult,
 )
-from behave_bounded.worker import WorkerSpec, worker_main
+from behave_bounded.worker import RecordMode, WorkerSpec, worker_main
 
 _CONTEXT = multiprocessing.get_context("fork")
 #: How often the loop wakes up to check timeouts and signals when nothing else happens.
@@ -112,6 +113,16 @@ class WorkerHandle:
     spill_paths: dict[str, str | None] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WorkerOptions:
+    """What the parent's views ask of every worker: which records, the step definitions."""
+
+    records: RecordMode = RecordMode.FAILING
+    step_definitions: bool = False
+    #: Called once with the first worker's step definitions (when ``step_definitions``).
+    on_step_definitions: Callable[[Sequence[StepDefinitionRecord]], None] | None = None
+
+
 class Supervisor:
     """Runs tasks on ``workers`` processes and reports each result as it arrives."""
 
@@ -121,6 +132,7 @@ class Supervisor:
         workers: int,
         on_result: Callable[[TaskResult], TaskResult],
         spill_dir: str | None,
+        options: WorkerOptions | None = None,
         *,
         stop_on_failure: bool = False,
         no_spill: str = "spilling is off (--no-spill)",
@@ -129,6 +141,7 @@ class Supervisor:
         self.workers = workers
         self.on_result = on_result
         self.spill_dir = spill_dir
+        self.options = options or WorkerOptions()
         self.stop_on_failure = stop_on_failure
         self.no_spill = no_spill  # why there is no spill file to read a dead worker's output
         self.handles: dict[int, WorkerHandle] = {}
@@ -203,7 +216,9 @@ class Supervisor:
             getattr(self, f"_on_{kind}")(handle, payload)
         return True
 
-    def _on_ready(self, handle: WorkerHandle, _: None) -> None:
+    def _on_ready(self, handle: WorkerHandle, definitions: Sequence[StepDefinitionRecord]) -> None:
+        if definitions and self.options.on_step_definitions is not None:
+            self.options.on_step_definitions(definitions)
         handle.state = "ready"
         self._assign(handle)
 
@@ -354,7 +369,14 @@ class Supervisor:
     @property
     def spec(self) -> WorkerSpec:
         handlers = {signum: self._on_signal for signum in self._previous_handlers}
-        return WorkerSpec(self.settings, handlers, self.spill_dir, self.pid)
+        return WorkerSpec(
+            self.settings,
+            handlers,
+            self.spill_dir,
+            self.pid,
+            records=self.options.records,
+            step_definitions=self.options.step_definitions,
+        )
 
     def _restore_signal_handlers(self) -> None:
         for signum, handler in self._previous_handlers.items():

@@ -13,21 +13,24 @@ retires (exits after its result) when a feature left its behave runner unusable.
 
 from __future__ import annotations
 
+import copy
+import enum
 import os
 import signal
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from behave.formatter._registry import make_formatters
+from behave.formatter._registry import select_formatter_class
 from behave.model import Scenario as BehaveScenario
+from behave.model import Step as BehaveStep
 from behave.model_core import FileLocation
 from behave.model_type import Status as BehaveStatus
-from behave.reporter.summary import SummaryReporter
+from behave.model_type import unwrap_function
 from behave.runner import Context, Runner, the_step_registry
-from behave.runner_util import parse_features
+from behave.runner_util import make_undefined_step_snippet, parse_features
 
 from behave_bounded import behave_capture
 from behave_bounded.capture import Keep, TaskCapture
@@ -35,6 +38,14 @@ from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
 from behave_bounded.memory import MemoryBudget, budget_from_tags
+from behave_bounded.record import (
+    Recorder,
+    StepDefinitionRecord,
+    dumps_records,
+    formatter_specs,
+    runs_in_worker,
+    statements,
+)
 from behave_bounded.results import ScenarioResult, Status, Task, TaskResult, clip
 
 _STATUS = {
@@ -71,19 +82,95 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
 
 
+class TaskOutcome(NamedTuple):
+    """What running a task produced, before its capture is stopped."""
+
+    scenarios: tuple[ScenarioResult, ...]
+    failed: bool  # behave's own verdict (hook errors, cleanup errors, ...)
+    records: bytes  # pickled FeatureRecords, or b"" when nobody asked for them
+    snippets: tuple[str, ...]  # behave's snippets for the undefined steps, in run order
+
+
+def _registered() -> list[tuple[str, Any]]:
+    """(step type, definition) of behave's registry, in its order (the index the parent uses)."""
+    from behave.step_registry import registry  # noqa: PLC0415 - behave's global registry
+
+    return [
+        (step_type, matcher)
+        for step_type in registry.steps
+        for matcher in registry.steps[step_type]
+    ]
+
+
+def step_definitions() -> tuple[StepDefinitionRecord, ...]:
+    """This worker's step definitions, for the parent's step-definition formatters."""
+    found = []
+    for step_type, matcher in _registered():
+        function = unwrap_function(matcher.func)
+        code = getattr(function, "__code__", None)
+        location = matcher.location
+        found.append(
+            StepDefinitionRecord(
+                step_type=step_type,
+                pattern=str(matcher.pattern),
+                filename=str(location.filename),
+                line=int(location.line or 0),
+                code_filename=code.co_filename if code else str(location.filename),
+                function=getattr(function, "__name__", "step_impl"),
+                module=getattr(function, "__module__", None),
+                doc=getattr(function, "__doc__", None),
+            )
+        )
+    return tuple(found)
+
+
+def step_usage(features: list[Any]) -> list[tuple[Any, int]]:
+    """Every step of the features with the index of the definition it matches (steps.usage)."""
+    from behave.step_registry import registry  # noqa: PLC0415 - behave's global registry
+
+    index = {id(matcher): number for number, (_, matcher) in enumerate(_registered())}
+    used = []
+    for feature in features:
+        for statement in statements(feature):
+            if isinstance(statement, BehaveStep):
+                definition = registry.find_step_definition(statement)
+                if definition is not None and id(definition) in index:
+                    used.append((statement, index[id(definition)]))
+    return used
+
+
+class RecordMode(enum.StrEnum):
+    """Which tasks' records a worker sends: the parent's formatters need all, the console
+    only those of failing features (it shows their report)."""
+
+    ALL = "all"
+    FAILING = "failing"
+
+
 class WorkerSession:
-    """One behave runner kept for the life of a worker process."""
+    """One behave runner kept for the life of a worker process.
+
+    The worker runs no formatter of the user's that writes a report (the parent does, from
+    the records): only :class:`~behave_bounded.record.Recorder` and the formatters that write
+    one file per test and must see the steps in process (allure-behave, see
+    :func:`~behave_bounded.reports.formatters.runs_in_worker`). No reporter runs here either:
+    ``--junit`` and the summary are the parent's.
+    """
 
     def __init__(self, behave_args: tuple[str, ...], max_output: int | None, keep: Keep) -> None:
-        self.config = behave_configuration(behave_args)
-        bounded = behave_capture.install(max_output, keep, store_passing=bool(self.config.junit))
-        if not self.config.format:
-            self.config.format = [self.config.default_format]
-        # The run's summary is the parent's; behave's own would count one feature at a time.
-        self.config.reporters = [
-            r for r in self.config.reporters if not isinstance(r, SummaryReporter)
+        self.config = config = behave_configuration(behave_args)
+        bounded = behave_capture.install(max_output, keep, store_passing=bool(config.junit))
+        specs = formatter_specs(config)
+        self.formatters = [
+            select_formatter_class(spec.name)(spec.opener, config)
+            for spec in specs
+            if runs_in_worker(spec.name)
         ]
-        self.runner = Runner(self.config)
+        config.format = [spec.name for spec in specs]  # what plain behave's context shows
+        config.reporters = []
+        self.runner = Runner(config)
+        self.recorder = Recorder(config, max_output)
+        self.runner.formatters = [self.recorder, *self.formatters]
         if not hasattr(BehaveScenario.run, "__wrapped__"):
             BehaveScenario.run = run_within_budget(BehaveScenario.run)
         if bounded:
@@ -127,30 +214,37 @@ class WorkerSession:
 
         return remembering
 
-    def run_task(self, task: Task) -> tuple[tuple[ScenarioResult, ...], bool]:
-        """Run one feature file; returns its scenario results and behave's failed flag."""
+    def run_task(self, task: Task, record: RecordMode, usage: bool = False) -> TaskOutcome:
+        """Run one feature file: its scenario results, behave's failed flag, its records."""
         runner = self.runner
         locations = [FileLocation(task.path, line) for line in task.lines]
         features = parse_features(locations or [FileLocation(task.path)], language=self.config.lang)
-        formatters = make_formatters(self.config, [])
-        runner.formatters = formatters
         results: list[ScenarioResult] = []
         failed = False
         hook_failures = runner.hook_failures
+        undefined = len(runner.undefined_steps)
+        self.recorder.begin()
         for feature in features:
             runner.feature = feature
-            for formatter in formatters:
+            for formatter in runner.formatters:
                 formatter.uri(feature.filename)
             failed = bool(feature.run(runner)) or failed
-            for reporter in self.config.reporters:
-                reporter.feature(feature)
             scenarios = feature.walk_scenarios()
             if task.part:  # the feature's other scenarios are other tasks' to report
                 scenarios = [s for s in scenarios if s.line in task.lines]
             results.extend(scenario_result(s) for s in scenarios)
-        for formatter in formatters:
-            formatter.close()
-        return tuple(results), failed or runner.hook_failures > hook_failures
+        failed = failed or runner.hook_failures > hook_failures
+        fails = failed or any(r.status.fails_run for r in results)
+        records = b""
+        if record is RecordMode.ALL or fails:
+            matched = step_usage(features) if usage else ()
+            records = dumps_records(self.recorder.take(features, matched))
+        snippets = tuple(
+            make_undefined_step_snippet(copy.copy(step))
+            for step in runner.undefined_steps[undefined:]
+        )
+        del runner.undefined_steps[undefined:]  # a worker's list must not grow for its life
+        return TaskOutcome(tuple(results), failed, records, snippets)
 
     @property
     def aborted(self) -> bool:
@@ -165,8 +259,8 @@ class WorkerSession:
             runner.context._do_remaining_cleanups()
         except Exception as error:
             return f"cleanup after all features raised {describe(error)}"
-        for reporter in self.config.reporters:
-            reporter.end()
+        for formatter in self.formatters:
+            formatter.close()
         if runner.hook_failures > failures:
             return "after_all hook failed"
         return ""
@@ -256,6 +350,10 @@ class WorkerSpec:
     parent_handlers: dict[int, Any]  # the supervisor's signal handlers, undone in the worker
     spill_dir: str | None
     parent_pid: int
+    #: Which tasks' records to send (:class:`RecordMode`).
+    records: RecordMode = RecordMode.FAILING
+    #: Whether the parent runs step-definition formatters: send the registry and step usage.
+    step_definitions: bool = False
 
 
 def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
@@ -279,7 +377,7 @@ def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
         conn.send(("setup_error", str(setup_error)))
         return
     setup_capture.stop()
-    conn.send(("ready", None))
+    conn.send(("ready", step_definitions() if spec.step_definitions else ()))
     while True:
         try:
             task = conn.recv()
@@ -287,7 +385,7 @@ def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
             return
         if task is None:
             break
-        if _run_one(conn, worker_id, session, task, capture(task.path)):
+        if _run_one(conn, worker_id, session, task, capture(task.path), spec=spec):
             return  # the parent replaces a retired worker
     teardown_capture = capture("worker-teardown", spill=False)
     teardown_capture.start()
@@ -314,7 +412,13 @@ def _leave_if_forked_child(worker_pid: int, escaped: BaseException | None) -> No
 
 
 def _run_one(
-    conn: Any, worker_id: int, session: WorkerSession, task: Task, task_capture: TaskCapture
+    conn: Any,
+    worker_id: int,
+    session: WorkerSession,
+    task: Task,
+    task_capture: TaskCapture,
+    *,
+    spec: WorkerSpec,
 ) -> str:
     """Run a task and send its result; returns why the worker must retire, or ''."""
     task_capture.start()
@@ -323,10 +427,9 @@ def _run_one(
     started_at = time.time()
     retire = ""
     error = ""
-    scenarios: tuple[ScenarioResult, ...] = ()
-    failed = True
+    outcome = TaskOutcome((), True, b"", ())
     try:
-        scenarios, failed = session.run_task(task)
+        outcome = session.run_task(task, spec.records, spec.step_definitions)
     except BaseException as escaped:  # SystemExit / KeyboardInterrupt that behave let through
         _leave_if_forked_child(session.pid, escaped)
         retire = f"a step or hook raised {describe(escaped)} ({where(escaped, session.base_dir)})"
@@ -337,14 +440,16 @@ def _run_one(
         retire = "the run was aborted inside the feature (KeyboardInterrupt or hook error)"
     result = TaskResult(
         task=task,
-        scenarios=scenarios,
+        scenarios=outcome.scenarios,
         duration=time.perf_counter() - started,
         stdout=stdout,
         stderr=stderr,
         worker=worker_id,
         error=error,
-        feature_failed=failed,
+        feature_failed=outcome.failed,
         started=started_at,
+        records=outcome.records,
+        snippets=outcome.snippets,
     )
     conn.send(("result", (result, retire)))
     return retire

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TextIO
 
@@ -98,8 +98,15 @@ class ConsoleReport:
         workers: int = 0,
         max_output: int | None = None,
         errors: TextIO | None = None,
+        render: Callable[[TaskResult], str] | None = None,
+        quiet: bool = False,
     ) -> None:
+        """``render`` turns a failing task's records into behave's report of it; ``quiet``:
+        a behave formatter writes to the console, so the per-feature lines stay out of its
+        way (the summary still comes last)."""
         self.stream = stream
+        self.render = render
+        self.quiet = quiet
         self.show_output = show_output
         self.workers = workers
         self.max_output = max_output
@@ -117,7 +124,7 @@ class ConsoleReport:
 
     def start_progress(self, total: int) -> None:
         """On a terminal, a live progress line under the per-feature lines."""
-        if total and self.stream.isatty():
+        if total and self.stream.isatty() and not self.quiet:
             self.progress = Progress(self.stream, total)
 
     def task_finished(self, result: TaskResult) -> TaskResult:
@@ -129,7 +136,8 @@ class ConsoleReport:
         status = feature_status(scenarios)
         if result.error:
             status = Status.ERRORED
-        self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
+        if not self.quiet:
+            self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
         self.seen.update(s.status for s in scenarios)
         if self.progress is not None and result.task.scenario_count:
             self.progress.advance(self.seen)
@@ -137,7 +145,7 @@ class ConsoleReport:
         for scenario in scenarios:
             if is_lenient_xpass(scenario):
                 self._warn(f"{scenario.location}: {scenario.message[len(WARNING_PREFIX) :]}")
-        if status.fails_run or result.error:
+        if (status.fails_run or result.error) and not self.quiet:
             self._show_output(result, status)
         return replace(
             result,
@@ -173,16 +181,29 @@ class ConsoleReport:
         if result.error:
             header += f": {result.error}"
         self.print(header)
+        report = self._behave_report(result)
+        if report:
+            self.print(tail_text(report, self.show_output, None).rstrip("\n"))
         for stream in (result.stdout, result.stderr):
             if not stream.text:
                 continue
             stats = stream.stats
+            self.print(f"---- {stats.name} of {result.task.label}")
             shown = tail_text(stream.text, self.show_output, stats.spill_path)
             if stats.truncated and not SENTINEL_RE.search(shown):
                 # The cut lies outside the part shown: say it where the reader looks first.
                 self.print(format_sentinel(stats.name, stats.written, stats.kept, stats.spill_path))
             self.print(shown.rstrip("\n"))
         self.print(f"---- end of {result.task.label}")
+
+    def _behave_report(self, result: TaskResult) -> str:
+        """behave's (plain) report of the feature, made from its records; '' without them."""
+        if self.render is None or not result.records:
+            return ""
+        try:
+            return self.render(result)
+        except Exception as error:  # the report is a view: its failure costs no result
+            return f"[behave-bounded: cannot show behave's report of it: {error}]"
 
     def summary(self, run: RunResult) -> int:
         """Print the summary and the verdict line (last); return the exit code."""
@@ -216,7 +237,7 @@ class ConsoleReport:
         )
         self._list("features that did not finish (interrupted)", (t.label for t in run.interrupted))
         self._list("features that never ran", (t.label for t in run.never_ran))
-        for error in run.teardown_errors:
+        for error in [*run.teardown_errors, *run.report_errors]:
             self.print(f"error: {error}")
         if run.setup_error:
             self.print(f"error: {run.setup_error}")

@@ -75,6 +75,6 @@ def exit_code(run: RunResult, failed: int) -> int:
         return EXIT_SIGINT if run.interrupted_by == 2 else EXIT_SIGTERM
     if run.setup_error:
         return EXIT_USAGE
-    if failed or run.teardown_errors or run.lost:
+    if failed or run.teardown_errors or run.report_errors or run.lost:
         return EXIT_FAILED
     return EXIT_OK

@@ -1,0 +1,594 @@
+"""The run of one feature as behave's formatters saw it, recorded in a worker, bounded.
+
+Workers run, the parent reports. While a worker runs a feature, :class:`Recorder` sits among
+behave's formatters and writes down every call behave makes (``uri``, ``feature``, ``rule``,
+``background``, ``scenario``, ``step``, ``match``, ``result``, ``embedding``,
+``rule_finished``, ``eof``), and once the feature has run, the final state of every statement
+(status, duration, error and traceback, captured output, hook failures). A statement's state
+does not change after behave has told formatters about it (a step's after its ``result``, a
+scenario's once the next one starts), so final states applied at those points show every
+formatter the model it would have seen. Model elements are named by their
+position in the parsed feature (:func:`statements`), so the parent, which parses the same file
+with the same parser, can apply each state to its own model and call the user's formatters
+with the same events in the same order (``reports/formatters.py``). Recording what behave
+itself did, rather than re-deriving it, keeps every detail plain behave produces: hooks that
+skip, ``--stop`` inside a feature, name selection, dry runs, outline rows, backgrounds.
+
+Bounded: the text of a record (captured output, error messages, tracebacks, embeddings) is
+limited by a :class:`TextBudget` (the ``--max-output`` of the run, shared by the task's
+features); what does not fit is cut with a note saying how much, an embedding that does not
+fit is dropped whole, and the characters and bytes cut are counted in
+:attr:`FeatureRecord.cut`. A traceback keeps at most :data:`MAX_FRAMES` frames.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from behave.formatter._registry import select_formatter_class
+from behave.formatter.base import Formatter, StreamOpener
+from behave.model import Rule, ScenarioOutline, Step
+from behave.model_type import Status as BehaveStatus
+
+#: Frames a recorded traceback keeps (the first and the last half); deeper ones are cut.
+MAX_FRAMES = 200
+#: Longest single error message or traceback text kept (the budget may cut it shorter).
+MAX_ERROR_CHARS = 64 * 1024
+#: Exceptions chained by ``__cause__``/``__context__`` that are recorded, deepest first cut.
+MAX_CHAIN = 4
+#: A record carries no more embeddings than this per feature; the rest are counted as cut.
+MAX_EMBEDDINGS = 1000
+
+
+#: Formatter modules whose formatters run inside the workers instead: they write one file per
+#: test into a directory (no two workers write the same file), and steps talk to them in
+#: process (``allure.attach`` reaches the listener of the worker it runs in).
+WORKER_FORMATTER_MODULES = ("allure_behave",)
+
+
+@dataclass(frozen=True, slots=True)
+class FormatterSpec:
+    """One formatter behave would run: its name, where it writes, and whether behave added it
+    itself (its default formatter, when none or only a config file's were given)."""
+
+    name: str
+    opener: Any  # behave's StreamOpener (stdout when its ``name`` is None)
+    implicit: bool = False
+
+    @property
+    def to_stdout(self) -> bool:
+        return not getattr(self.opener, "name", None)
+
+
+def formatter_specs(config: Any) -> list[FormatterSpec]:
+    """The formatters behave's main would run for this configuration, outfiles paired.
+
+    As behave does: no ``-f`` means the default formatter; formats that come only from a
+    config file get the default formatter added; the i-th outfile goes to the i-th format,
+    the others write to stdout. A test sees these names in ``context.config.format``.
+    More outfiles than formats is a ValueError, as behave's main refuses it.
+    """
+    names = list(config.format or ())
+    implicit = not names or (
+        "format" in config.defaults and len(names) == len(config.defaults["format"])
+    )
+    if implicit:
+        names.append(config.default_format)
+    outputs = list(config.outputs or ())
+    if len(outputs) > len(names) and getattr(config, "outfiles", None):
+        raise ValueError(f"More outfiles ({len(outputs)}) than formatters ({len(names)}).")
+    return [
+        FormatterSpec(
+            name,
+            outputs[index] if index < len(outputs) else StreamOpener(stream=sys.stdout),
+            implicit=implicit and index == len(names) - 1,
+        )
+        for index, name in enumerate(names)
+    ]
+
+
+def runs_in_worker(format_name: str) -> bool:
+    """Whether the formatter named ``format_name`` (a name, alias or ``module:Class``) runs in
+    the workers: per-test-file formatters of :data:`WORKER_FORMATTER_MODULES`, or a class
+    that says so with ``behave_bounded_runs_in_worker = True``."""
+    try:
+        formatter_class = select_formatter_class(format_name)
+    except (LookupError, ImportError, ValueError):
+        return False  # behave reports the bad name when it builds the formatters
+    module = getattr(formatter_class, "__module__", "") or ""
+    if getattr(formatter_class, "behave_bounded_runs_in_worker", False):
+        return True
+    return module.split(".")[0] in WORKER_FORMATTER_MODULES
+
+
+# -- the records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRecord:
+    """One traceback frame, as :mod:`traceback` reads it (positions included, for carets)."""
+
+    filename: str
+    name: str
+    lineno: int | None
+    end_lineno: int | None
+    colno: int | None
+    end_colno: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    """An exception: its class (by name), its text, its traceback and what it was chained to."""
+
+    type_name: str
+    module: str
+    assertion: bool  # an AssertionError subclass: "failed", not "broken", to every reporter
+    message: str
+    frames: tuple[FrameRecord, ...] = ()
+    cause: ErrorRecord | None = None
+    context: ErrorRecord | None = None
+    suppress_context: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedRecord:
+    """One part of a statement's captured output (behave's ``Captured``)."""
+
+    stdout: str
+    stderr: str
+    log: str
+    name: str | None
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StateRecord:
+    """The run-time state of one statement (feature, rule, scenario, step...) at a moment."""
+
+    status: str  # behave's Status name; for containers the cached status ("untested": derive)
+    duration: float = 0.0
+    error_message: str | None = None
+    error: ErrorRecord | None = None
+    hook_failed: bool = False
+    captured: tuple[CapturedRecord, ...] = ()
+    should_skip: bool = False
+    skip_reason: str | None = None
+    times: tuple[float, float] | None = None  # run_starttime, run_endtime (features, rules)
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentRecord:
+    """A matched step argument; ``value`` is kept as is when JSON can hold it, else its repr."""
+
+    start: int
+    end: int
+    original: str
+    value: object  # str, int, float, bool, None, or a ValueRepr
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRepr:
+    """The repr of an argument value of another type (a parsed date, a custom type...)."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    """A step matched to its definition (behave's ``Match``)."""
+
+    filename: str
+    line: int
+    function: str
+    arguments: tuple[ArgumentRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StepDefinitionRecord:
+    """A step definition of the worker's registry (for the step-definition formatters)."""
+
+    step_type: str
+    pattern: str
+    filename: str  # as behave shows it (relative to the working directory when inside it)
+    line: int
+    code_filename: str  # the function's code file (inspect.getfile)
+    function: str
+    module: str | None
+    doc: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRecord:
+    """Everything the parent needs to replay one feature file's run into formatters.
+
+    ``events`` are ``(name, ref, payload)``: ``name`` the formatter method behave called,
+    ``ref`` the index in :func:`statements` of the element it was called with (-1 when the
+    call has none), ``payload`` its other argument (the ``uri``, a :class:`MatchRecord`, an
+    embedding's ``(mime type, data or None, size)``). ``final`` holds every statement's state
+    when the feature had run, except those still as parsed; the parent applies each one
+    where behave had set it: a step's at its ``result``, a scenario's when the next
+    scenario, rule or ``eof`` comes, the rest at ``eof``. ``usage`` maps step refs to the
+    index of their definition in the worker's registry (only when a step-definition
+    formatter asked for it).
+    """
+
+    path: str
+    statement_count: int
+    events: tuple[tuple[str, int, Any], ...]
+    final: tuple[tuple[int, StateRecord], ...] = ()
+    usage: tuple[tuple[int, int], ...] = ()
+    cut: int = 0  # bytes of text the budget did not let into the record
+
+
+def dumps_records(records: list[FeatureRecord]) -> bytes:
+    """A task's records in one blob: the parent holds, spills and counts them as bytes."""
+    return pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads_records(data: bytes) -> list[FeatureRecord]:
+    """A task's records, as its worker pickled them (our own worker, over our own pipe)."""
+    records = pickle.loads(data)  # noqa: S301 - written by our worker
+    if not isinstance(records, list) or not all(isinstance(r, FeatureRecord) for r in records):
+        raise TypeError("not a list of FeatureRecord")
+    return records
+
+
+# -- the model's statements, by position ------------------------------------------------------
+
+
+def statements(feature: Any) -> list[Any]:
+    """Every statement of a parsed feature in a fixed order: the refs of a record.
+
+    The worker and the parent parse the same file with the same parser, so the same position
+    names the same statement in both: the feature, each background and its steps, each rule,
+    each outline, each scenario (outline rows included) followed by all of its steps
+    (background copies first, as behave runs them).
+    """
+    found: list[Any] = [feature]
+
+    def container(parent: Any) -> None:
+        background = getattr(parent, "background", None)
+        if background is not None:
+            found.append(background)
+            found.extend(background.steps)
+        for item in parent.run_items:
+            if isinstance(item, Rule):
+                found.append(item)
+                container(item)
+            elif isinstance(item, ScenarioOutline):
+                found.append(item)
+                for scenario in item.scenarios:
+                    found.append(scenario)
+                    found.extend(scenario.all_steps)
+            else:
+                found.append(item)
+                found.extend(item.all_steps)
+
+    container(feature)
+    return found
+
+
+# -- the budget ----------------------------------------------------------------------------
+
+
+class TextBudget:
+    """Bytes of text a record may still take; each distinct string object is charged once.
+
+    ``limit=None`` takes everything (``--max-output unlimited``: the unbounded baseline).
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+        self.cut = 0
+        self._seen: dict[int, str] = {}  # id -> the kept text (the same object, same result)
+
+    def take(self, text: str | None, cap: int | None = None) -> str | None:
+        """``text``, or its head with a note of what was cut when the budget runs out."""
+        if not text:
+            return text
+        known = self._seen.get(id(text))
+        if known is not None:
+            return known
+        kept = self._charge(text, cap)
+        self._seen[id(text)] = kept
+        return kept
+
+    def take_bytes(self, data: bytes) -> bytes | None:
+        """``data`` if it fits whole (an embedding is never cut in two), else None."""
+        size = len(data)
+        if self.left is not None and size > self.left:
+            self.cut += size
+            return None
+        if self.left is not None:
+            self.left -= size
+        return data
+
+    def _charge(self, text: str, cap: int | None) -> str:
+        limit = self.left if cap is None else min(cap, self.left) if self.left is not None else cap
+        size = len(text)  # characters: a cheap, close measure (the note says characters)
+        if limit is None or size <= limit:
+            if self.left is not None:
+                self.left -= size
+            return text
+        keep = max(limit, 0)
+        self.cut += size - keep
+        if self.left is not None:
+            self.left -= keep
+        return text[:keep] + f"\n[behave-bounded: {size - keep} characters not recorded]"
+
+
+# -- taking states -----------------------------------------------------------------------------
+
+
+def _value(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        return ValueRepr(repr(value)[:1000])
+    except Exception:  # a repr that raises: still a value, never a crash
+        return ValueRepr(f"<{type(value).__name__}>")
+
+
+def match_record(match: Any) -> MatchRecord | None:
+    """A behave ``Match`` as a record; ``None`` for ``NoMatch`` (an undefined step)."""
+    location = getattr(match, "location", None)
+    if match is None or location is None:
+        return None
+    function = getattr(getattr(match, "func", None), "__name__", "")
+    arguments = tuple(
+        ArgumentRecord(
+            int(argument.start or 0),
+            int(argument.end or 0),
+            str(argument.original),
+            _value(argument.value),
+            argument.name,
+        )
+        for argument in (match.arguments or ())
+    )
+    return MatchRecord(str(location.filename), int(location.line or 0), str(function), arguments)
+
+
+def _positions(tb: TracebackType) -> tuple[int | None, int | None, int | None, int | None]:
+    """What :mod:`traceback` reads for a frame: (line, end line, column, end column)."""
+    if tb.tb_lasti < 0:
+        return tb.tb_lineno, None, None, None
+    positions = next(itertools.islice(tb.tb_frame.f_code.co_positions(), tb.tb_lasti // 2, None))
+    if positions[0] is None:
+        return (tb.tb_lineno, *positions[1:])
+    return positions
+
+
+def _frames(tb: TracebackType | None) -> tuple[FrameRecord, ...]:
+    frames: list[FrameRecord] = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append(FrameRecord(code.co_filename, code.co_name, *_positions(tb)))
+        tb = tb.tb_next
+    if len(frames) > MAX_FRAMES:
+        half = MAX_FRAMES // 2
+        frames = frames[:half] + frames[-half:]
+    return tuple(frames)
+
+
+def error_record(
+    error: BaseException | None,
+    tb: TracebackType | None,
+    budget: TextBudget,
+    depth: int = 0,
+) -> ErrorRecord | None:
+    """An exception as a record (its message bounded), with its chain up to :data:`MAX_CHAIN`."""
+    if error is None:
+        return None
+    try:
+        message = str(error)
+    except Exception:  # an exception whose __str__ raises
+        message = f"<{type(error).__name__}: unprintable>"
+    deeper = depth + 1 < MAX_CHAIN
+    cause = error.__cause__ if deeper else None
+    context = error.__context__ if deeper and not error.__suppress_context__ else None
+    return ErrorRecord(
+        type_name=type(error).__qualname__,
+        module=type(error).__module__,
+        assertion=isinstance(error, AssertionError),
+        message=budget.take(message, MAX_ERROR_CHARS) or "",
+        frames=_frames(tb),
+        cause=error_record(cause, cause.__traceback__, budget, depth + 1) if cause else None,
+        context=(
+            error_record(context, context.__traceback__, budget, depth + 1) if context else None
+        ),
+        suppress_context=bool(error.__suppress_context__),
+    )
+
+
+def _captured(statement: Any, budget: TextBudget) -> tuple[CapturedRecord, ...]:
+    captured = getattr(statement, "_captured", None)
+    parts = getattr(captured, "captures", None) or ()
+    return tuple(
+        CapturedRecord(
+            budget.take(part.stdout) or "",
+            budget.take(part.stderr) or "",
+            budget.take(part.log) or "",
+            part.name,
+            bool(part.failed),
+        )
+        for part in parts
+        if part.stdout or part.stderr or part.log
+    )
+
+
+def state_of(statement: Any, budget: TextBudget) -> StateRecord:
+    """The statement's state now (no side effect: a container's status is read as cached)."""
+    if isinstance(statement, Step):
+        status = statement.status
+    else:
+        status = getattr(statement, "_cached_status", BehaveStatus.untested)
+    start = getattr(statement, "run_starttime", None)
+    return StateRecord(
+        status=status.name,
+        duration=float(getattr(statement, "duration", 0.0) or 0.0)
+        if isinstance(statement, Step)
+        else 0.0,
+        error_message=budget.take(statement.error_message, MAX_ERROR_CHARS),
+        error=error_record(statement.exception, statement.exc_traceback, budget),
+        hook_failed=bool(getattr(statement, "hook_failed", False)),
+        captured=_captured(statement, budget),
+        should_skip=bool(getattr(statement, "should_skip", False)),
+        skip_reason=getattr(statement, "skip_reason", None),
+        times=(float(start), float(statement.run_endtime)) if start else None,
+    )
+
+
+_PRISTINE = StateRecord(status=BehaveStatus.untested.name)
+
+
+# -- the recorder ---------------------------------------------------------------------------
+
+
+class Recorder(Formatter):  # type: ignore[misc]
+    """A formatter that records what behave tells formatters, for the parent to replay.
+
+    One recorder serves a worker's whole life; :meth:`begin` starts a task's record and
+    :meth:`take` ends it. Until then it keeps model objects, a tuple per event; states are
+    read once, when the feature has finished, so a task nobody asks a record of costs only
+    those tuples.
+    """
+
+    name = "behave_bounded.recorder"
+    description = "records formatter events for the parent process (internal)"
+
+    def __init__(self, config: Any, limit: int | None) -> None:
+        super().__init__(StreamOpener(filename=None), config)
+        self.limit = limit
+        self.events: list[tuple[str, Any, Any]] = []
+        self.embedded: list[bytes] = []
+
+    def begin(self) -> None:
+        """Forget the previous task's events: a new task starts."""
+        self.events = []
+        self.embedded = []
+
+    def take(
+        self, features: Sequence[Any], usage: Iterable[tuple[Any, int]] = ()
+    ) -> list[FeatureRecord]:
+        """The records of the task's features (one per parsed file), in run order.
+
+        Call it after the features ran: every statement's state is final then. ``usage``
+        pairs steps with the index of their definition (for ``steps.usage``).
+        """
+        budget = TextBudget(self.limit)
+        embedded = _embedded(self.embedded, budget)
+        events = iter(self.events)
+        pending = list(usage)
+        records: list[FeatureRecord] = []
+        for feature in features:
+            found = statements(feature)
+            refs = {id(statement): index for index, statement in enumerate(found)}
+            converted = tuple(_converted(_until_eof(events), refs, embedded))
+            states = final_states(found, budget)
+            records.append(
+                FeatureRecord(
+                    path=str(feature.filename),
+                    statement_count=len(found),
+                    events=converted,
+                    final=states,
+                    usage=tuple((refs[id(s)], i) for s, i in pending if id(s) in refs),
+                    cut=budget.cut,
+                )
+            )
+        self.begin()
+        return records
+
+    # -- the formatter interface behave calls
+    def uri(self, uri: str) -> None:
+        self.events.append(("uri", None, uri))
+
+    def feature(self, feature: Any) -> None:
+        self.events.append(("feature", feature, None))
+
+    def rule(self, rule: Any) -> None:
+        self.events.append(("rule", rule, None))
+
+    def background(self, background: Any) -> None:
+        self.events.append(("background", background, None))
+
+    def scenario(self, scenario: Any) -> None:
+        self.events.append(("scenario", scenario, None))
+
+    def step(self, step: Any) -> None:
+        self.events.append(("step", step, None))
+
+    def match(self, match: Any) -> None:
+        self.events.append(("match", None, match_record(match)))
+
+    def result(self, step: Any) -> None:
+        self.events.append(("result", step, None))
+
+    def embedding(self, mime_type: str, data: bytes) -> None:
+        self.events.append(("embedding", None, (str(mime_type), len(self.embedded))))
+        self.embedded.append(bytes(data))
+
+    def rule_finished(self) -> None:
+        self.events.append(("rule_finished", None, None))
+
+    def eof(self) -> None:
+        self.events.append(("eof", None, None))
+
+    def close(self) -> None:
+        """Nothing to close: the recorder writes no stream."""
+
+
+def _embedded(data: Sequence[bytes], budget: TextBudget) -> list[tuple[bytes | None, int]]:
+    """Each embedding kept whole if the budget allows (and within :data:`MAX_EMBEDDINGS`)."""
+    kept: list[tuple[bytes | None, int]] = []
+    for number, item in enumerate(data):
+        if number < MAX_EMBEDDINGS:
+            kept.append((budget.take_bytes(item), len(item)))
+        else:
+            budget.cut += len(item)
+            kept.append((None, len(item)))
+    return kept
+
+
+def _until_eof(events: Iterator[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+    """The events of one feature: up to and including its ``eof``."""
+    for event in events:
+        yield event
+        if event[0] == "eof":
+            return
+
+
+def _converted(
+    events: Iterable[tuple[str, Any, Any]],
+    refs: dict[int, int],
+    embedded: Sequence[tuple[bytes | None, int]],
+) -> Iterator[tuple[str, int, Any]]:
+    """Events with model objects turned into refs and embeddings into their (kept) data."""
+    for name, element, payload in events:
+        ref = -1 if element is None else refs.get(id(element), -1)
+        if name == "embedding":
+            mime_type, number = payload
+            yield name, ref, (mime_type, *embedded[number])
+        else:
+            yield name, ref, payload
+
+
+def final_states(found: Sequence[Any], budget: TextBudget) -> tuple[tuple[int, StateRecord], ...]:
+    """Every statement's state that differs from a freshly parsed one."""
+    states = []
+    for index, statement in enumerate(found):
+        state = state_of(statement, budget)
+        if state != _PRISTINE:
+            states.append((index, state))
+    return tuple(states)
