@@ -18,12 +18,14 @@ JSON (``--json PATH``, :data:`SCHEMA` version :data:`SCHEMA_VERSION`)::
                         "xfailed", "xpassed", "not_run"},
              "verdict": "scenarios: P passed, F failed, S skipped"},
      "scenarios": [{"location", "feature", "name", "status", "duration", "tags",
-                    "tdd_issue", "error_type", "message"}, ...],
+                    "tdd_issue", "error_type", "message", "memory"?}, ...],
      "tasks": [{"path", "lines", "worker", "started", "duration", "error", "feature_failed",
                 "status", "output": {"stdout": {"written", "kept", "dropped", "truncated",
                                                 "spill_path"}, "stderr": {...}}}, ...],
      "not_run": [{"path", "lines", "scenarios", "status", "reason"}, ...]}
 
+``memory`` (``peak_heap``, ``peak_rss_growth``, ``heap_budget``, ``rss_budget``,
+``rss_source``) is there only for a scenario that ran under a ``@memory_budget_*`` tag.
 ``counts`` are what the verdict is made of, so they include the scenarios of features that
 never ran: as ``errored`` when the run was lost (too many worker crashes), as ``skipped``
 otherwise (``--stop``, an interrupt); ``not_run`` says how many of them there are. A feature
@@ -129,7 +131,10 @@ marked partial.
   passed, fails the run). An Outline row is one scenario. `feature` is the path of its
   feature file, `tdd_issue` the `N` of a `@tdd_issue_N` tag or `null`, `error_type` the class
   of the exception that failed it. A feature whose worker died before it reported anything is
-  one `errored` scenario named `"PATH (did not finish)"` at `PATH:1`.
+  one `errored` scenario named `"PATH (did not finish)"` at `PATH:1`. A scenario that ran
+  under a `@memory_budget_*` tag also has `memory`: `peak_heap`, `peak_rss_growth` (bytes),
+  `heap_budget`, `rss_budget` (bytes, `null` when not judged) and `rss_source` (`"VmHWM"` or
+  `"memray samples"`).
 * `tasks` has one entry per feature file run: which worker ran it, when (`started`, epoch
   seconds) and how long, why it errored as a whole (`error`: a crash, a timeout), and what
   happened to its output (`written` bytes, `kept` in memory, `dropped`, and the spill file with
@@ -475,7 +480,7 @@ def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
 
 
 def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
-    return {
+    entry: dict[str, object] = {
         "location": scenario.location,
         "feature": task.path,
         "name": scenario.name,
@@ -486,6 +491,9 @@ def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
         "error_type": scenario.error_type,
         "message": scenario.message,
     }
+    if scenario.memory is not None:  # only a scenario with a @memory_budget_* tag has figures
+        entry["memory"] = asdict(scenario.memory)
+    return entry
 
 
 def _stream_json(stream: CapturedStream) -> dict[str, object]:
