@@ -1,20 +1,30 @@
-"""Memory budgets with memray: ``@memory_budget_<SIZE>`` scenarios and child-process measures.
+"""Memory budgets with memray: ``@memory_budget_*`` scenarios and child-process measures.
 
 memray is optional (``pip install 'behave-bounded[memory]'``): this module imports it only
 inside the functions that need it, so importing the module never fails.
 
 What the numbers mean:
 
-* **peak heap** (:attr:`MemoryBudget.peak`, :func:`measure_peak`, ``peak_heap``): memray's
-  high-water mark of the bytes allocated *while tracking* and not yet freed, summed over all
-  threads of the process (``malloc``/``calloc``/``realloc``/``mmap``...; Python objects count
-  through pymalloc's arenas). Memory allocated before tracking started is not counted, even
-  if it is freed inside the block. Allocated is not resident: ``bytes(n)`` (``calloc``) counts
-  ``n`` at once although its pages are only resident once touched.
+* **peak heap** (:attr:`MemoryBudget.peak_heap`, :func:`measure_peak`, ``peak_heap``):
+  memray's high-water mark of the bytes allocated *while tracking* and not yet freed, summed
+  over all threads of the process (``malloc``/``calloc``/``realloc``/``mmap``...; Python
+  objects count through pymalloc's arenas). Memory allocated before tracking started is not
+  counted, even if it is freed inside the block. Allocated is not resident: ``bytes(n)``
+  (``calloc``) counts ``n`` at once although its pages are only resident once touched.
+* **peak resident growth** (:attr:`MemoryBudget.peak_rss_growth`): the largest resident set
+  size of the process during the block minus its resident size when the block started, from
+  the kernel's exact high-water mark (``VmHWM``) on Linux or memray's RSS samples elsewhere
+  (see :mod:`behave_bounded.resident`). It is what the out-of-memory killer looks at: memory
+  mapped by C code, fragmented arenas, touched pages; what the process held before the block
+  (an earlier feature's leftovers) is not charged to it.
 * **peak RSS** (``ChildMemory.peak_rss``): the kernel's maximum resident set size of the child
   process (``wait4`` rusage), i.e. everything resident: interpreter, libraries, the heap and
   memray's own bookkeeping. ``ProcessMemory.sampled_peak_rss`` is the largest of memray's RSS
   samples (one every 10 ms), so it can miss a short spike.
+
+Tags: ``@memory_budget_<SIZE>`` judges both figures against SIZE, ``@memory_budget_heap_<SIZE>``
+and ``@memory_budget_rss_<SIZE>`` judge one (:data:`BUDGET_TAG_RE`; the smallest of each kind
+wins). :func:`run_within_budget` applies them to behave's scenarios inside a worker.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import contextlib
 import functools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,26 +46,68 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from behave_bounded.config import parse_size
+from behave_bounded.resident import ResidentGrowth
+from behave_bounded.results import MemoryFigures, Status
 
 T = TypeVar("T")
 
 MEMORY_BUDGET_PREFIX = "memory_budget_"
+#: ``memory_budget_<SIZE>`` (heap and resident), ``memory_budget_heap_<SIZE>``,
+#: ``memory_budget_rss_<SIZE>``; ``size`` is validated by :func:`~behave_bounded.config.parse_size`.
+BUDGET_TAG_RE = re.compile(r"memory_budget_(?:(?P<kind>heap|rss)_)?(?P<size>.+)")
+#: The valid tag forms, as error messages name them.
+BUDGET_FORMS = ("@memory_budget_<SIZE>", "@memory_budget_heap_<SIZE>", "@memory_budget_rss_<SIZE>")
 MEMRAY_EXTRA = "pip install 'behave-bounded[memory]'"
 #: Allocation sites listed when a budget is exceeded (as pytest-memray's ``limit_memory``).
 TOP_SITES = 5
 
 
-def budget_from_tags(tags: Iterable[str]) -> int | None:
-    """The smallest valid ``@memory_budget_<SIZE>`` of ``tags`` in bytes (``None``: no budget).
+@dataclass(frozen=True)
+class Budget:
+    """What a block may use, in bytes: ``heap`` (peak heap), ``rss`` (peak resident growth).
 
-    Invalid sizes are ignored here: ``validate-tags`` reports them before the run.
+    ``None`` leaves that figure unjudged (it is still measured); at least one is set.
     """
-    budgets: list[int] = []
+
+    heap: int | None = None
+    rss: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.heap is None and self.rss is None:
+            raise ValueError("a memory budget needs a heap or a resident limit, or both")
+        for limit in (self.heap, self.rss):
+            if limit is not None and limit <= 0:
+                raise ValueError(f"a memory budget must be greater than 0, not {limit}")
+
+    @classmethod
+    def both(cls, size: int) -> Budget:
+        """The budget of ``@memory_budget_<SIZE>``: heap and resident growth, the same size."""
+        return cls(heap=size, rss=size)
+
+
+def budget_from_tags(tags: Iterable[str]) -> Budget | None:
+    """The budget the ``@memory_budget_*`` tags of ``tags`` set (``None``: no budget).
+
+    The smallest size of each kind wins. Invalid sizes are ignored here: ``validate-tags``
+    reports them before the run.
+    """
+    heap: list[int] = []
+    rss: list[int] = []
     for tag in tags:
-        if tag.startswith(MEMORY_BUDGET_PREFIX):
-            with contextlib.suppress(ValueError):
-                budgets.append(parse_size(tag[len(MEMORY_BUDGET_PREFIX) :]))
-    return min(budgets) if budgets else None
+        match = BUDGET_TAG_RE.fullmatch(tag)
+        if match is None:
+            continue
+        try:
+            size = parse_size(match["size"])
+        except ValueError:
+            continue
+        if match["kind"] != "rss":
+            heap.append(size)
+        if match["kind"] != "heap":
+            rss.append(size)
+    if not heap and not rss:
+        return None
+    return Budget(heap=min(heap, default=None), rss=min(rss, default=None))
 
 
 @functools.cache
@@ -122,10 +175,13 @@ def _top_sites(reader: Any, count: int = TOP_SITES) -> tuple[AllocationSite, ...
 
 
 class MemoryBudget:
-    """Tracks the allocations of a block with memray and, on exit, checks its peak heap.
+    """Measures a block's peak heap and peak resident growth and, on exit, checks its budget.
 
-    The capture goes to a file in a fresh ``tempfile.TemporaryDirectory`` (never a guessable
-    name), removed on exit.
+    memray's ``Tracker`` records the heap (and RSS samples) into a file in a fresh
+    ``tempfile.TemporaryDirectory`` (never a guessable name), removed on exit; ``resident``
+    (a :class:`~behave_bounded.resident.ResidentGrowth`, by default the kernel's mark where it
+    works) measures the resident growth. The tracker starts before the resident measure and
+    stops after it, so memray's own start-up and file writing are not charged to the block.
 
     ``__exit__`` raises the :meth:`check` AssertionError when the block itself raised nothing
     (a scenario that already failed keeps its own error); ``check_on_exit=False`` leaves the
@@ -134,13 +190,20 @@ class MemoryBudget:
     a process: a block under ``memray run`` or inside another budget raises RuntimeError.
     """
 
-    def __init__(self, budget: int, label: str = "", *, check_on_exit: bool = True) -> None:
-        if budget <= 0:
-            raise ValueError(f"a memory budget must be greater than 0, not {budget}")
+    def __init__(
+        self,
+        budget: Budget,
+        label: str = "",
+        *,
+        check_on_exit: bool = True,
+        resident: ResidentGrowth | None = None,
+    ) -> None:
         self.budget = budget
         self.label = label
         self.check_on_exit = check_on_exit
-        self.peak = 0
+        self.resident = resident if resident is not None else ResidentGrowth()
+        self.peak_heap = 0
+        self.peak_rss_growth = 0
         self.sites: tuple[AllocationSite, ...] = ()  # filled only when the budget is exceeded
         self._directory: tempfile.TemporaryDirectory[str] | None = None
         self._tracker: Any = None
@@ -165,6 +228,7 @@ class MemoryBudget:
                 f"cannot check the memory budget of {self.label or 'this block'}: {error}"
             ) from None
         self._tracker = tracker
+        self.resident.start()
         return self
 
     def __exit__(
@@ -177,10 +241,13 @@ class MemoryBudget:
 
         assert self._directory is not None, "MemoryBudget exited without entering"
         try:
+            self.resident.stop()
             self._tracker.__exit__(None, None, None)
             reader = memray.FileReader(self._capture)
             try:
-                self.peak = int(reader.metadata.peak_memory)
+                self.peak_heap = int(reader.metadata.peak_memory)
+                samples = (int(snapshot.rss) for snapshot in reader.get_memory_snapshots())
+                self.peak_rss_growth = self.resident.growth(samples)
                 if self.exceeded:
                     self.sites = _top_sites(reader)
             finally:
@@ -192,30 +259,119 @@ class MemoryBudget:
             self.check()
 
     @property
+    def rss_source(self) -> str:
+        """``"VmHWM"`` or ``"memray samples"``: where the resident growth came from."""
+        return self.resident.source
+
+    def _judged(self) -> list[tuple[str, int, int | None]]:
+        return [
+            ("peak heap", self.peak_heap, self.budget.heap),
+            ("peak resident growth", self.peak_rss_growth, self.budget.rss),
+        ]
+
+    @property
     def exceeded(self) -> bool:
-        return self.peak > self.budget
+        return any(limit is not None and value > limit for _, value, limit in self._judged())
+
+    def figures(self) -> MemoryFigures:
+        """Both figures and the budget, for the scenario's result (and ``--json``)."""
+        return MemoryFigures(
+            peak_heap=self.peak_heap,
+            peak_rss_growth=self.peak_rss_growth,
+            heap_budget=self.budget.heap,
+            rss_budget=self.budget.rss,
+            rss_source=self.rss_source,
+        )
 
     def message(self) -> str:
-        """``memory budget exceeded: peak X > budget Y (label)`` and the largest sites."""
-        label = f" ({self.label})" if self.label else ""
-        lines = [
-            f"memory budget exceeded: peak {format_size(self.peak)} > budget "
-            f"{format_size(self.budget)}{label}",
-            *(f"  {rank}. {site}" for rank, site in enumerate(self.sites, 1)),
-        ]
-        return "\n".join(lines)
+        """``peak resident growth X > budget Y (peak heap Z)`` and the largest heap sites.
+
+        Every figure over its budget comes first (``; `` between two), the others follow in
+        parentheses; then the :data:`TOP_SITES` largest sites at the heap's high-water mark.
+        """
+        over: list[str] = []
+        within: list[str] = []
+        for name, value, limit in self._judged():
+            if limit is not None and value > limit:
+                over.append(f"{name} {format_size(value)} > budget {format_size(limit)}")
+            else:
+                within.append(f"{name} {format_size(value)}")
+        head = "; ".join(over) or "within budget"
+        if within:
+            head += f" ({', '.join(within)})"
+        sites = (f"  {rank}. {site}" for rank, site in enumerate(self.sites, 1))
+        return "\n".join([head, *sites])
 
     def check(self) -> None:
-        """Raise AssertionError (peak vs budget, largest sites) if the budget was exceeded."""
+        """Raise AssertionError (figures vs budget, largest sites) if the budget was exceeded."""
         if self.exceeded:
             raise AssertionError(self.message())
 
 
 def measure_peak(fn: Callable[[], T]) -> tuple[T, int]:
     """``fn()`` and the peak heap (bytes) it allocated, measured with memray."""
-    with MemoryBudget(sys.maxsize, "measure_peak", check_on_exit=False) as budget:
+    with MemoryBudget(Budget(heap=sys.maxsize), "measure_peak", check_on_exit=False) as budget:
         value = fn()
-    return value, budget.peak
+    return value, budget.peak_heap
+
+
+# -- behave's scenarios under a budget ------------------------------------------------------
+
+#: Where :func:`run_within_budget` leaves its :class:`BudgetOutcome` on behave's scenario.
+OUTCOME_ATTRIBUTE = "_behave_bounded_budget"
+
+
+@dataclass(frozen=True)
+class BudgetOutcome:
+    """What a scenario's budget decided, kept on behave's scenario until its result is built.
+
+    ``status`` is FAILED (over budget: an AssertionError), ERRORED (it could not be measured:
+    ``message`` says why) or None (within budget); ``figures`` is None when nothing was measured.
+    """
+
+    status: Status | None
+    message: str
+    figures: MemoryFigures | None
+
+
+def budget_outcome(scenario: Any) -> BudgetOutcome | None:
+    """The outcome :func:`run_within_budget` left on ``scenario`` (None: it had no budget)."""
+    outcome = getattr(scenario, OUTCOME_ATTRIBUTE, None)
+    return outcome if isinstance(outcome, BudgetOutcome) else None
+
+
+def run_within_budget(run: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """Wrap behave's ``Scenario.run``: a ``@memory_budget_*`` scenario runs under a budget.
+
+    Hooks of the scenario (``before_scenario``...) run inside it, as in behave. A scenario over
+    its budget fails by AssertionError (figures vs budget and the largest allocation sites,
+    also printed into the feature's report); the verdict is applied when its result is built
+    (:func:`budget_outcome`), because behave has already decided its status by then.
+    """
+
+    def run_scenario(scenario: Any, runner: Any) -> bool:
+        budget = budget_from_tags(str(tag) for tag in scenario.effective_tags)
+        if budget is None:
+            return run(scenario, runner)
+        guard = MemoryBudget(budget, f"{scenario.location}", check_on_exit=False)
+        try:
+            guard.__enter__()
+        except (RuntimeError, ImportError) as error:
+            setattr(scenario, OUTCOME_ATTRIBUTE, BudgetOutcome(Status.ERRORED, str(error), None))
+            return run(scenario, runner) or True
+        try:
+            failed = run(scenario, runner)
+        finally:
+            guard.__exit__(None, None, None)
+        status, message = (Status.FAILED, guard.message()) if guard.exceeded else (None, "")
+        setattr(scenario, OUTCOME_ATTRIBUTE, BudgetOutcome(status, message, guard.figures()))
+        if message:
+            print(message)  # into the feature's report, after behave's own lines
+            return True
+        return failed
+
+    run_scenario.__wrapped__ = run  # type: ignore[attr-defined]
+    return run_scenario
 
 
 # -- a child process under `memray run` -----------------------------------------------------
@@ -232,6 +388,8 @@ class ProcessMemory:
     #: Largest RSS sample memray took (every 10 ms), ``None`` without a sample.
     sampled_peak_rss: int | None
     total_allocations: int
+    #: memray's first RSS sample, taken when tracking started; ``None`` without a sample.
+    start_rss: int | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +409,19 @@ class ChildMemory:
     duration: float
 
     @property
+    def peak_rss_growth(self) -> int | None:
+        """The child's peak RSS (the kernel's, else memray's samples) minus its first sample.
+
+        The first sample is taken when ``memray run`` starts tracking, before the child's own
+        code is imported; ``None`` when memray took no sample.
+        """
+        own = self.processes[0]
+        peak = self.peak_rss if self.peak_rss is not None else own.sampled_peak_rss
+        if peak is None or own.start_rss is None:
+            return None
+        return max(0, peak - own.start_rss)
+
+    @property
     def children(self) -> tuple[ProcessMemory, ...]:
         """The forked descendants (``follow_fork=True``), sorted by pid."""
         return self.processes[1:]
@@ -267,12 +438,18 @@ def _read_capture(path: Path) -> ProcessMemory:
     reader = memray.FileReader(path)
     try:
         metadata = reader.metadata
-        samples = [int(snapshot.rss) for snapshot in reader.get_memory_snapshots()]
+        first: int | None = None
+        peak: int | None = None
+        for snapshot in reader.get_memory_snapshots():  # one pass: a long run has many
+            rss = int(snapshot.rss)
+            first = rss if first is None else first
+            peak = rss if peak is None else max(peak, rss)
         return ProcessMemory(
             pid=int(metadata.pid),
             peak_heap=int(metadata.peak_memory),
-            sampled_peak_rss=max(samples) if samples else None,
+            sampled_peak_rss=peak,
             total_allocations=int(metadata.total_allocations),
+            start_rss=first,
         )
     finally:
         reader.close()
