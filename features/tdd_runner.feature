@@ -272,6 +272,36 @@ Feature: The runner applies the TDD tags and memory budgets when it evaluates re
       | location                      | status | heap budget | rss budget | peak heap MiB | peak resident growth MiB | source |
       | features/b_budgeted.feature:3 | passed | 64 MiB      | 64 MiB     | 40..48        | 39..48                   | VmHWM  |
 
+  Scenario: a budget that cannot be measured (memray already tracks the worker) errors its scenario
+    Given the suite's environment:
+      """
+      import os
+      import tempfile
+      import memray
+
+      def before_feature(context, feature):
+          context.capture_dir = tempfile.TemporaryDirectory()
+          context.tracker = memray.Tracker(os.path.join(context.capture_dir.name, "own.bin"))
+          context.tracker.__enter__()
+
+      def after_feature(context, feature):
+          context.tracker.__exit__(None, None, None)
+          context.capture_dir.cleanup()
+      """
+    And a feature file "tracked.feature":
+      """
+      Feature: tracked by the suite itself
+        @memory_budget_64MiB
+        Scenario: cannot be measured
+          Given it passes
+      """
+    When I run the runner with "--json report.json"
+    Then the exit code is 1
+    And the output contains "errored   features/tracked.feature:3  cannot be measured  -- cannot check the memory budget of features/tracked.feature:3: No more than one Tracker instance can be active at the same time"
+    And the report "report.json" has these memory figures:
+      | location                   | status  | heap budget | rss budget | peak heap MiB | peak resident growth MiB | source |
+      | features/tracked.feature:3 | errored | -           | -          | -             | -                        | -      |
+
   Scenario: a memory budget without memray installed is a preflight error naming the extra
     Given a file "no_memray/memray.py":
       """

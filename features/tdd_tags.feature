@@ -332,6 +332,19 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
       | writing clear_refs leaves VmHWM unchanged       |
       | there is no status file                         |
       | the status file vanishes before the block ends  |
+      | the status file has no VmHWM line               |
+
+  Scenario Outline: budget tags combine: the smallest size of each kind wins, a bad size is ignored (<tags>)
+    Then the budget of a scenario tagged "<tags>" is heap <heap> and resident <rss>
+
+    Examples:
+      | tags                                                  | heap  | rss   |
+      | @memory_budget_64MiB                                  | 64MiB | 64MiB |
+      | @memory_budget_heap_1GiB                              | 1GiB  | -     |
+      | @memory_budget_rss_8MiB @memory_budget_lots           | -     | 8MiB  |
+      | @memory_budget_64MiB @memory_budget_rss_32MiB         | 64MiB | 32MiB |
+      | @memory_budget_64MiB @memory_budget_heap_1GiB @smoke  | 64MiB | 64MiB |
+      | @memory_budget_lots @smoke                            | -     | -     |
 
   Scenario: a child process's peak heap is measured with memray
     Given a child process that allocates 50 MiB and exits with code 3

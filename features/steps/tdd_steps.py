@@ -23,7 +23,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
-from behave_bounded.memory import Budget, MemoryBudget, measure_peak, run_under_memray
+from behave_bounded.config import parse_size
+from behave_bounded.memory import (
+    Budget,
+    MemoryBudget,
+    budget_from_tags,
+    measure_peak,
+    run_under_memray,
+)
 from behave_bounded.resident import PROC_SELF, STATUS_BUFFER, ResidentGrowth, reset_high_water_mark
 from behave_bounded.results import MAX_MESSAGE_CHARS, ScenarioResult, Status
 from behave_bounded.tdd import classify, is_lenient_xpass, scenario_tags
@@ -305,6 +312,10 @@ def fake_proc(context, case):
         (proc / "status").write_text(status_copy(0), encoding="ascii")
         (proc / "clear_refs").write_bytes(b"")
         context.during_block = (proc / "status").unlink
+    elif case == "the status file has no VmHWM line":
+        lines = status_copy(0).splitlines(keepends=True)
+        (proc / "status").write_text("".join(x for x in lines if "VmHWM" not in x), "ascii")
+        (proc / "clear_refs").write_bytes(b"")
     else:
         raise ValueError(f"unknown case {case!r}")
 
@@ -346,6 +357,16 @@ def resident_budget_fails(context, mib, source):
         None,
         budget.budget.rss,
     ), figures
+
+
+@then('the budget of a scenario tagged "{tags}" is heap {heap} and resident {rss}')
+def budget_of_tags(context, tags, heap, rss):
+    budget = budget_from_tags(tag.lstrip("@") for tag in tags.split())
+    expected = [None if size == "-" else parse_size(size) for size in (heap, rss)]
+    if expected == [None, None]:
+        assert budget is None, budget
+    else:
+        assert budget == Budget(heap=expected[0], rss=expected[1]), budget
 
 
 @given("the kernel's resident high-water mark can be reset here")

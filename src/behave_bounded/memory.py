@@ -417,9 +417,7 @@ class ChildMemory:
         """
         own = self.processes[0]
         peak = self.peak_rss if self.peak_rss is not None else own.sampled_peak_rss
-        if peak is None or own.start_rss is None:
-            return None
-        return max(0, peak - own.start_rss)
+        return None if peak is None or own.start_rss is None else max(0, peak - own.start_rss)
 
     @property
     def children(self) -> tuple[ProcessMemory, ...]:
