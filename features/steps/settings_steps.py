@@ -233,7 +233,7 @@ def budget_nested(context):
 def memray_timeout(context, sleep, timeout, bound):
     import time  # noqa: PLC0415
 
-    from behave_bounded.memory import run_under_memray  # noqa: PLC0415
+    from behave_bounded.child_memory import run_under_memray  # noqa: PLC0415
 
     started = time.monotonic()
     try:

@@ -23,14 +23,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
+from behave_bounded.child_memory import run_under_memray
 from behave_bounded.config import parse_size
-from behave_bounded.memory import (
-    Budget,
-    MemoryBudget,
-    budget_from_tags,
-    measure_peak,
-    run_under_memray,
-)
+from behave_bounded.memory import Budget, MemoryBudget, budget_from_tags, measure_peak
 from behave_bounded.resident import PROC_SELF, STATUS_BUFFER, ResidentGrowth, reset_high_water_mark
 from behave_bounded.results import MAX_MESSAGE_CHARS, ScenarioResult, Status
 from behave_bounded.tdd import classify, is_lenient_xpass, scenario_tags
