@@ -124,7 +124,7 @@ Feature: Settings are parsed strictly and merged in a fixed order (in-process ch
       | 2199023255552 | 2.0 TiB    |
 
   Scenario: a memory budget must be positive, and budgets cannot nest (memray tracks one at a time)
-    Then a memory budget of 0 bytes is refused
+    Then a memory budget of 0 bytes, or without any limit, is refused
     And a memory budget inside another one says it cannot check the inner block
 
   Scenario: a child measured by memray that outlives its timeout is stopped and reported

@@ -10,7 +10,10 @@ Feature: Issue 7311: a worker's output is bounded, in the worker, between proces
   assertion (xfailed). If a baseline row ever passes, the scenario has lost its teeth and
   the strict xpass fails the run. The baseline fails fast: its worker runs under an
   address-space cap, or its memory is measured against a budget, so the bug shows as a
-  failed assertion within seconds instead of eating the machine's memory.
+  failed assertion within seconds instead of eating the machine's memory. Memory is judged
+  as the out-of-memory killer sees it: a @memory_budget_<SIZE> scenario fails when its peak
+  resident growth (the kernel's exact VmHWM on Linux) or its peak heap (memray) exceeds SIZE,
+  and the parent's resident growth is measured next to its heap under memray.
 
   Background:
     Given a file "features/steps/loud_steps.py":
@@ -81,8 +84,9 @@ Feature: Issue 7311: a worker's output is bounded, in the worker, between proces
         Scenario: prints 2 GiB
           Given it prints 2048 MiB to stdout under an address-space cap of 512 MiB
       """
-    When I run the runner with "-j 1 --no-capture --max-spill 16MiB <options>"
-    Then the exit code is 0
+    When I run the runner with "-j 1 --no-capture --max-spill 16MiB --json report.json <options>"
+    Then the report shows "features/loud.feature:3" within its memory budget of 64 MiB, resident and heap
+    And the exit code is 0
     And the output contains "features/loud.feature  passed"
 
     @tdd_expected_fail
@@ -103,7 +107,8 @@ Feature: Issue 7311: a worker's output is bounded, in the worker, between proces
           Then it fails so that its output is shown
       """
     When I run the runner under memray with "-j 1 --no-capture --max-spill 16MiB <options>"
-    Then the runner's own peak heap was under 64 MiB
+    Then the runner's own peak resident growth was under 64 MiB
+    And the runner's own peak heap was under 64 MiB
 
     @tdd_expected_fail
     Examples: before the fix
@@ -164,8 +169,9 @@ Feature: Issue 7311: a worker's output is bounded, in the worker, between proces
         Scenario: a child writes 1 GiB
           Given a child process writes 1024 MiB to file descriptor 1
       """
-    When I run the runner with "-j 1 --max-spill 16MiB <options>"
-    Then the exit code is 0
+    When I run the runner with "-j 1 --max-spill 16MiB --json report.json <options>"
+    Then the report shows "features/child.feature:3" within its memory budget of 64 MiB, resident and heap
+    And the exit code is 0
     And the output contains "features/child.feature  passed"
 
     @tdd_expected_fail

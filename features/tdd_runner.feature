@@ -20,6 +20,25 @@ Feature: The runner applies the TDD tags and memory budgets when it evaluates re
       @step("it keeps {mib:d} MiB alive")
       def keeps(context, mib):
           context.ballast = [bytes(2**20) for _ in range(mib)]
+
+      @step("it touches {mib:d} MiB and keeps it")
+      def touches(context, mib):
+          context.ballast = bytearray(mib * 2**20)  # zero-filled by memset: every page touched
+
+      @step("it allocates {mib:d} MiB with bytes(n) and keeps it")
+      def callocs(context, mib):
+          context.ballast = bytes(mib * 2**20)  # calloc: fresh zero pages, never touched
+
+      @step("it touches {mib:d} MiB and frees it at once")
+      def spikes(context, mib):
+          block = bytearray(mib * 2**20)
+          del block  # munmap: resident for well under a millisecond once the last page is touched
+
+      LEFT_BEHIND = []
+
+      @step("it leaves {mib:d} MiB resident for the features after it")
+      def leaves(context, mib):
+          LEFT_BEHIND.append(bytearray(mib * 2**20))
       """
 
   Scenario: a bug reproduced by assertion is xfailed and counts as passed
@@ -167,10 +186,121 @@ Feature: The runner applies the TDD tags and memory budgets when it evaluates re
       """
     When I run the runner without arguments
     Then the exit code is 1
-    And the output contains "failed    features/budget.feature:7  too big  -- memory budget exceeded: peak 48."
-    And the output contains "> budget 16.0 MiB"
+    And the output contains "failed    features/budget.feature:7  too big  -- peak heap 48."
+    And the output contains "> budget 16.0 MiB (peak resident growth "
     And the output contains "features/steps/steps.py:"
     And the last line is "scenarios: 1 passed, 1 failed, 0 skipped"
+
+  Scenario: each budget tag judges its own figure: touched pages are resident, pages calloc never touched only allocated
+    Given the kernel's resident high-water mark can be reset here
+    And a feature file "forms.feature":
+      """
+      Feature: budget forms
+        @memory_budget_rss_64MiB
+        Scenario: touched pages are resident
+          Given it touches 128 MiB and keeps it
+
+        @memory_budget_rss_64MiB
+        Scenario: pages calloc never touched are not resident
+          Given it allocates 128 MiB with bytes(n) and keeps it
+
+        @memory_budget_heap_64MiB
+        Scenario: but they are allocated
+          Given it allocates 128 MiB with bytes(n) and keeps it
+
+        @memory_budget_64MiB
+        Scenario: the plain form judges both
+          Given it allocates 128 MiB with bytes(n) and keeps it
+
+        Scenario: no budget, no figures
+          Given it passes
+      """
+    When I run the runner with "--json report.json"
+    Then the exit code is 1
+    And the output contains "failed    features/forms.feature:3  touched pages are resident  -- peak resident growth "
+    And the output contains "> budget 64.0 MiB (peak heap 128."
+    And the output contains "failed    features/forms.feature:11  but they are allocated  -- peak heap 128.0 MiB > budget 64.0 MiB (peak resident growth "
+    And the output contains "failed    features/forms.feature:15  the plain form judges both  -- peak heap 128.0 MiB > budget 64.0 MiB (peak resident growth "
+    And the report "report.json" has these memory figures:
+      | location                  | status | heap budget | rss budget | peak heap MiB | peak resident growth MiB | source |
+      | features/forms.feature:3  | failed | -           | 64 MiB     | 128..136      | 127..136                 | VmHWM  |
+      | features/forms.feature:7  | passed | -           | 64 MiB     | 128..136      | 0..8                     | VmHWM  |
+      | features/forms.feature:11 | failed | 64 MiB      | -          | 128..136      | 0..8                     | VmHWM  |
+      | features/forms.feature:15 | failed | 64 MiB      | 64 MiB     | 128..136      | 0..8                     | VmHWM  |
+      | features/forms.feature:18 | passed | -           | -          | -             | -                        | -      |
+    And the last line is "scenarios: 2 passed, 3 failed, 0 skipped"
+
+  Scenario: a spike freed at once is caught in full by a resident budget where the kernel's high-water mark can be reset
+    Given the kernel's resident high-water mark can be reset here
+    And a feature file "spike.feature":
+      """
+      Feature: spike
+        @memory_budget_rss_64MiB
+        Scenario: 200 MiB for an instant
+          Given it touches 200 MiB and frees it at once
+      """
+    When I run the runner with "--json report.json"
+    Then the exit code is 1
+    And the output contains "failed    features/spike.feature:3  200 MiB for an instant  -- peak resident growth "
+    And the report "report.json" has these memory figures:
+      | location                 | status | heap budget | rss budget | peak heap MiB | peak resident growth MiB | source |
+      | features/spike.feature:3 | failed | -           | 64 MiB     | 200..208      | 199..208                 | VmHWM  |
+
+  Scenario: a budget is not charged for what earlier features on the same worker left resident
+    Given the kernel's resident high-water mark can be reset here
+    And a feature file "a_heavy.feature":
+      """
+      Feature: heavy
+        Scenario: leaves 128 MiB behind after a 256 MiB spike
+          Given it touches 256 MiB and frees it at once
+          And it leaves 128 MiB resident for the features after it
+      """
+    And a feature file "b_budgeted.feature":
+      """
+      Feature: budgeted
+        @memory_budget_64MiB
+        Scenario: needs 40 MiB
+          Given it touches 40 MiB and keeps it
+      """
+    When I run the runner with "-j 1 --json report.json"
+    Then the exit code is 0
+    And the output contains these lines in order
+      | line                                 |
+      | features/a_heavy.feature  passed     |
+      | features/b_budgeted.feature  passed  |
+    And the report "report.json" has these memory figures:
+      | location                      | status | heap budget | rss budget | peak heap MiB | peak resident growth MiB | source |
+      | features/b_budgeted.feature:3 | passed | 64 MiB      | 64 MiB     | 40..48        | 39..48                   | VmHWM  |
+
+  Scenario: a budget that cannot be measured (memray already tracks the worker) errors its scenario
+    Given the suite's environment:
+      """
+      import os
+      import tempfile
+      import memray
+
+      def before_feature(context, feature):
+          context.capture_dir = tempfile.TemporaryDirectory()
+          context.tracker = memray.Tracker(os.path.join(context.capture_dir.name, "own.bin"))
+          context.tracker.__enter__()
+
+      def after_feature(context, feature):
+          context.tracker.__exit__(None, None, None)
+          context.capture_dir.cleanup()
+      """
+    And a feature file "tracked.feature":
+      """
+      Feature: tracked by the suite itself
+        @memory_budget_64MiB
+        Scenario: cannot be measured
+          Given it passes
+      """
+    When I run the runner with "--json report.json"
+    Then the exit code is 1
+    And the output contains "errored   features/tracked.feature:3  cannot be measured  -- cannot check the memory budget of features/tracked.feature:3: No more than one Tracker instance can be active at the same time"
+    And the report "report.json" has these memory figures:
+      | location                   | status  | heap budget | rss budget | peak heap MiB | peak resident growth MiB | source |
+      | features/tracked.feature:3 | errored | -           | -          | -             | -                        | -      |
 
   Scenario: a memory budget without memray installed is a preflight error naming the extra
     Given a file "no_memray/memray.py":

@@ -3,7 +3,9 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
   A scenario written for a tracked issue is tagged @tdd_issue @tdd_issue_<N>; while the bug is
   not fixed it is also tagged @tdd_expected_fail (or behave's @xfail). `behave-bounded
   validate-tags` finds every malformed tag at once with behave's parser alone. A scenario
-  tagged @memory_budget_<SIZE> fails when its peak heap, measured with memray, exceeds SIZE.
+  tagged @memory_budget_<SIZE> fails when its peak heap (memray) or its peak resident growth
+  (the kernel's VmHWM, or memray's samples) exceeds SIZE; the tags @memory_budget_heap_<SIZE>
+  and @memory_budget_rss_<SIZE> judge one of the two.
 
   Scenario: every malformed TDD tag is reported at once, as path:line: message with a hint
     Given a feature file "bad.feature":
@@ -206,7 +208,7 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
       | features/typo.feature:3: unknown TDD tag @tdd_issue_#12: did you mean @tdd_issue_12?               |
     And stderr contains "validate-tags: 2 feature files, 1 scenario, 5 problems"
 
-  Scenario: a memory budget must carry a valid size
+  Scenario: a memory budget tag has one of three forms and a valid size; a typo gets a hint
     Given a feature file "budget.feature":
       """
       Feature: budgets
@@ -214,8 +216,20 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
         Scenario: no size
           Given a step
 
-        @memory_budget_64MiB
-        Scenario: a size
+        @memory_budget_64MiB @memory_budget_heap_32MiB @memory_budget_rss_1GiB
+        Scenario: the three forms
+          Given a step
+
+        @memory_budget_rs_64MiB @memory_budget_peak_64MiB @memory_buget_64MiB
+        Scenario: misspelled
+          Given a step
+
+        @Memory_Budget_64MiB @memory_budget_RSS_64MiB @memory_budget64MiB
+        Scenario: the wrong case and a missing underscore
+          Given a step
+
+        @memory_budget_heap_0 @memory_budget @memory_budget_rss_ @memory_64MiB @budget_64MiB
+        Scenario: no valid size, no size at all, and tags that are no budget
           Given a step
       """
     When I run the runner with "validate-tags features"
@@ -223,6 +237,16 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
     And validate-tags reported exactly these problems:
       | problem                                                                                                                           |
       | features/budget.feature:3: invalid memory budget tag @memory_budget_lots: 'lots': expected a positive size such as 4096, 512KiB, 10MiB or 1GiB |
+      | features/budget.feature:11: unknown memory budget tag @memory_budget_peak_64MiB: did you mean @memory_budget_heap_64MiB?          |
+      | features/budget.feature:11: unknown memory budget tag @memory_budget_rs_64MiB: did you mean @memory_budget_rss_64MiB?             |
+      | features/budget.feature:11: unknown memory budget tag @memory_buget_64MiB: did you mean @memory_budget_64MiB?                     |
+      | features/budget.feature:15: unknown memory budget tag @Memory_Budget_64MiB: did you mean @memory_budget_64MiB? (tags are case-sensitive) |
+      | features/budget.feature:15: unknown memory budget tag @memory_budget64MiB: did you mean @memory_budget_64MiB?                     |
+      | features/budget.feature:15: unknown memory budget tag @memory_budget_RSS_64MiB: did you mean @memory_budget_rss_64MiB? (tags are case-sensitive) |
+      | features/budget.feature:19: malformed memory budget tag @memory_budget: expected @memory_budget_<SIZE>, @memory_budget_heap_<SIZE> or @memory_budget_rss_<SIZE>, e.g. @memory_budget_64MiB |
+      | features/budget.feature:19: invalid memory budget tag @memory_budget_heap_0: '0': a size must be greater than 0                  |
+      | features/budget.feature:19: invalid memory budget tag @memory_budget_rss_: 'rss_': expected a positive size such as 4096, 512KiB, 10MiB or 1GiB |
+    And stderr contains "validate-tags: 1 feature file, 5 scenarios, 10 problems"
 
   Scenario: without memray a memory budget tag is an error that names the extra to install
     Given a file "hidden/memray.py":
@@ -236,12 +260,17 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
         @memory_budget_64MiB
         Scenario: a size
           Given a step
+
+        @memory_budget_rss_64MiB
+        Scenario: a resident budget needs memray too
+          Given a step
       """
     When I run the runner with "validate-tags features"
     Then the exit code is 2
     And validate-tags reported exactly these problems:
-      | problem                                                                                          |
-      | features/budget.feature:3: @memory_budget_64MiB needs memray: pip install 'behave-bounded[memory]' |
+      | problem                                                                                              |
+      | features/budget.feature:3: @memory_budget_64MiB needs memray: pip install 'behave-bounded[memory]'     |
+      | features/budget.feature:7: @memory_budget_rss_64MiB needs memray: pip install 'behave-bounded[memory]' |
 
   Scenario: the pre-commit hook checks the staged feature files it is given
     Given a feature file "staged.feature":
@@ -283,14 +312,39 @@ Feature: TDD tags are validated before a run, expected failures are inverted, me
   Scenario: classify keeps the TDD rules for every combination (Hypothesis)
     Then classify follows the TDD rules for any status, error type, tags and strictness
 
-  Scenario: a block over its memory budget fails, naming the largest allocation sites
-    When a block allocating 32 MiB runs under a memory budget of 8 MiB
+  Scenario: a block over its heap budget fails, naming the largest allocation sites
+    When a block allocating 32 MiB runs under a heap budget of 8 MiB
     Then the budget check fails naming this steps file and the allocation line first
 
-  Scenario: a block within its memory budget passes
-    When a block allocating 32 MiB runs under a memory budget of 256 MiB
-    Then the budget check passes with a peak of at least 32 MiB
+  Scenario: a block within its heap budget passes
+    When a block allocating 32 MiB runs under a heap budget of 256 MiB
+    Then the budget check passes with a peak heap of at least 32 MiB
     And measure_peak of the same block reports at least 32 MiB
+
+  Scenario Outline: where the kernel's high-water mark cannot be used, memray's samples measure resident growth: <case>
+    Given a /proc directory for this process where <case>
+    When a block that touches 128 MiB for 100 ms runs under a resident budget of 64 MiB measured there
+    Then the budget check fails by a peak resident growth of 128 MiB from "memray samples"
+
+    Examples:
+      | case                                            |
+      | clear_refs does not exist                       |
+      | writing clear_refs leaves VmHWM unchanged       |
+      | there is no status file                         |
+      | the status file vanishes before the block ends  |
+      | the status file has no VmHWM line               |
+
+  Scenario Outline: budget tags combine: the smallest size of each kind wins, a bad size is ignored (<tags>)
+    Then the budget of a scenario tagged "<tags>" is heap <heap> and resident <rss>
+
+    Examples:
+      | tags                                                  | heap  | rss   |
+      | @memory_budget_64MiB                                  | 64MiB | 64MiB |
+      | @memory_budget_heap_1GiB                              | 1GiB  | -     |
+      | @memory_budget_rss_8MiB @memory_budget_lots           | -     | 8MiB  |
+      | @memory_budget_64MiB @memory_budget_rss_32MiB         | 64MiB | 32MiB |
+      | @memory_budget_64MiB @memory_budget_heap_1GiB @smoke  | 64MiB | 64MiB |
+      | @memory_budget_lots @smoke                            | -     | -     |
 
   Scenario: a child process's peak heap is measured with memray
     Given a child process that allocates 50 MiB and exits with code 3

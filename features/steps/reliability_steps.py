@@ -10,7 +10,7 @@ run started here.
 
 How the invariants are measured:
 
-* **Memory of the process tree.** Every run is started through ``behave_bounded.memory``'s
+* **Memory of the process tree.** Every run is started through ``behave_bounded.child_memory``'s
   LAUNCHER, a small fresh interpreter that forks the runner and records ``os.wait4``'s
   ``ru_maxrss`` of it. On Linux that is the kernel's peak RSS of the runner *and of every
   descendant the runner reaped, recursively* (each worker, and every child a worker waited
@@ -45,7 +45,7 @@ from behave import given, then, when
 from suite_support import READ_LIMIT, kill_leftovers, read_bounded, suite_dir, write
 
 from behave_bounded.capture import SENTINEL_RE
-from behave_bounded.memory import launched, launched_peak_rss
+from behave_bounded.child_memory import launched, launched_peak_rss
 
 #: A run that takes longer than this has hung: the scenario fails instead of waiting forever.
 RUN_LIMIT = 120
@@ -88,7 +88,7 @@ def prepare_run(context) -> dict[str, str]:
 
 def runner_argv(context, args: str) -> list[str]:
     """The runner, started through the launcher that records its own peak RSS (see
-    ``behave_bounded.memory.LAUNCHER``: forked from this test process, which may have grown, a
+    ``behave_bounded.child_memory.LAUNCHER``: forked from this test process, which may have grown, a
     child would report this process's resident set as its own peak)."""
     context.rusage_file = str(Path(tempfile.mkdtemp(prefix="bb-rusage-")) / "rusage.json")
     context.add_cleanup(shutil.rmtree, os.path.dirname(context.rusage_file), True)
@@ -290,7 +290,7 @@ def start_faulty(context, args):
 @when('I run the runner on the faulty suite under memray with "{args}"')
 def run_faulty_under_memray(context, args):
     """The whole tree measured: memray follows every forked process (runner and workers)."""
-    from behave_bounded.memory import run_under_memray  # noqa: PLC0415 - memray is optional
+    from behave_bounded.child_memory import run_under_memray  # noqa: PLC0415 - memray is optional
 
     env = prepare_run(context)
     started = time.monotonic()

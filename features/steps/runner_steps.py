@@ -392,7 +392,7 @@ def pythonpath_in_suite(context, path):
 @when('I run the runner under memray with "{args}"')
 def run_under_memray_step(context, args):
     """The runner's own process measured by memray (its forked workers are not followed)."""
-    from behave_bounded.memory import run_under_memray  # noqa: PLC0415 - memray is optional
+    from behave_bounded.child_memory import run_under_memray  # noqa: PLC0415 - memray is optional
 
     context.parent_memory = run_under_memray(
         ["-m", "behave_bounded", *shlex.split(args)],

@@ -195,25 +195,30 @@ def memory_size(context, size, text):
     assert format_size(size) == text, format_size(size)
 
 
-@then("a memory budget of 0 bytes is refused")
+@then("a memory budget of 0 bytes, or without any limit, is refused")
 def budget_zero(context):
-    from behave_bounded.memory import MemoryBudget  # noqa: PLC0415
+    from behave_bounded.memory import Budget  # noqa: PLC0415
 
-    try:
-        MemoryBudget(0)
-    except ValueError as error:
-        assert "greater than 0" in str(error), error
-    else:
-        raise AssertionError("a budget of 0 bytes was accepted")
+    for make, reason in (
+        (lambda: Budget.both(0), "greater than 0"),
+        (lambda: Budget(rss=0), "greater than 0"),
+        (Budget, "needs a heap or a resident limit"),
+    ):
+        try:
+            make()
+        except ValueError as error:
+            assert reason in str(error), error
+        else:
+            raise AssertionError(f"accepted: {make}")
 
 
 @then("a memory budget inside another one says it cannot check the inner block")
 def budget_nested(context):
-    from behave_bounded.memory import MemoryBudget  # noqa: PLC0415
+    from behave_bounded.memory import Budget, MemoryBudget  # noqa: PLC0415
 
-    with MemoryBudget(2**30, "outer", check_on_exit=False):
+    with MemoryBudget(Budget.both(2**30), "outer", check_on_exit=False):
         try:
-            with MemoryBudget(2**30, "inner"):
+            with MemoryBudget(Budget.both(2**30), "inner"):
                 pass
         except RuntimeError as error:
             assert "cannot check the memory budget of inner" in str(error), error
@@ -228,7 +233,7 @@ def budget_nested(context):
 def memray_timeout(context, sleep, timeout, bound):
     import time  # noqa: PLC0415
 
-    from behave_bounded.memory import run_under_memray  # noqa: PLC0415
+    from behave_bounded.child_memory import run_under_memray  # noqa: PLC0415
 
     started = time.monotonic()
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from behave import then
 
 from behave_bounded.capture import SENTINEL_RE
+from behave_bounded.resident import KERNEL, PROC_SELF, SAMPLES, STATUS_BUFFER, reset_high_water_mark
 
 MIB = 2**20
 
@@ -19,6 +21,39 @@ def parent_peak_under(context, mib):
     assert measured.peak_heap < mib * MIB, (
         f"the runner's peak heap was {measured.peak_heap / MIB:.1f} MiB, budget {mib} MiB"
     )
+
+
+@then("the runner's own peak resident growth was under {mib:d} MiB")
+def parent_growth_under(context, mib):
+    """The kernel's peak RSS of the runner minus memray's first sample (tracking's start)."""
+    measured = context.parent_memory
+    assert "scenarios: " in measured.stdout, measured.stdout[-2000:] + measured.stderr[-2000:]
+    growth = measured.peak_rss_growth
+    assert growth is not None, f"memray took no RSS sample of the runner: {measured}"
+    assert growth < mib * MIB, (
+        f"the runner's resident memory grew by {growth / MIB:.1f} MiB, budget {mib} MiB "
+        f"(peak RSS {measured.peak_rss / MIB:.1f} MiB)"
+    )
+
+
+@then('the report shows "{location}" within its memory budget of {mib:d} MiB, resident and heap')
+def within_memory_budget(context, location, mib):
+    """The budget measured both figures, each within ``mib``; resident first (the OOM's view)."""
+    report = json.loads((context.suite / "report.json").read_text(encoding="utf-8"))
+    scenario = next(s for s in report["scenarios"] if s["location"] == location)
+    memory = scenario.get("memory")
+    assert memory is not None, f"{location} has no memory figures: {scenario}"
+    assert memory["heap_budget"] == memory["rss_budget"] == mib * MIB, memory
+    growth, heap, source = memory["peak_rss_growth"], memory["peak_heap"], memory["rss_source"]
+    assert 0 < growth <= mib * MIB, (
+        f"the worker's peak resident growth was {growth / MIB:.1f} MiB ({source}), budget {mib} MiB"
+    )
+    assert 0 < heap <= mib * MIB, (
+        f"the worker's peak heap was {heap / MIB:.1f} MiB, budget {mib} MiB"
+    )
+    kernel = reset_high_water_mark(PROC_SELF, bytearray(STATUS_BUFFER)) is not None
+    assert source == (KERNEL if kernel else SAMPLES), memory
+    assert scenario["status"] == "passed", scenario
 
 
 @then(

@@ -8,10 +8,13 @@ measure real allocations with memray (in-process and in a child process).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from behave import given, then, when
@@ -20,7 +23,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
-from behave_bounded.memory import MemoryBudget, measure_peak, run_under_memray
+from behave_bounded.child_memory import run_under_memray
+from behave_bounded.config import parse_size
+from behave_bounded.memory import Budget, MemoryBudget, budget_from_tags, measure_peak
+from behave_bounded.resident import PROC_SELF, STATUS_BUFFER, ResidentGrowth, reset_high_water_mark
 from behave_bounded.results import MAX_MESSAGE_CHARS, ScenarioResult, Status
 from behave_bounded.tdd import classify, is_lenient_xpass, scenario_tags
 
@@ -212,10 +218,10 @@ def classify_property(context):
 # -- memory budgets -------------------------------------------------------------------------
 
 
-@when("a block allocating {mib:d} MiB runs under a memory budget of {size:d} MiB")
+@when("a block allocating {mib:d} MiB runs under a heap budget of {size:d} MiB")
 def block_under_budget(context, mib, size):
     context.budget_mib = size
-    context.budget = MemoryBudget(size * MiB, "features/tdd_tags.feature:1")
+    context.budget = MemoryBudget(Budget(heap=size * MiB), "features/tdd_tags.feature:1")
     context.exit_error = None
     context.allocated = mib
     try:
@@ -226,24 +232,28 @@ def block_under_budget(context, mib, size):
         context.exit_error = error
 
 
+SIZE = r"[\d.]+ (?:B|KiB|MiB|GiB)"
+
+
 @then("the budget check fails naming this steps file and the allocation line first")
 def budget_fails(context):
-    assert context.exit_error is not None, f"no error on exit, peak {context.budget.peak}"
+    assert context.exit_error is not None, f"no error on exit, peak {context.budget.peak_heap}"
     try:
         context.budget.check()
     except AssertionError as error:
         message = str(error)
     else:
-        raise AssertionError(f"check() passed with a peak of {context.budget.peak} bytes")
+        raise AssertionError(f"check() passed with a peak of {context.budget.peak_heap} bytes")
     assert message == str(context.exit_error), (message, context.exit_error)
     first, *sites = message.splitlines()
     match = re.fullmatch(
-        rf"memory budget exceeded: peak ([\d.]+) MiB > budget {context.budget_mib}\.0 MiB "
-        r"\(features/tdd_tags\.feature:1\)",
+        rf"peak heap ([\d.]+) MiB > budget {context.budget_mib}\.0 MiB "
+        rf"\(peak resident growth {SIZE}\)",
         first,
     )
-    assert match and abs(float(match.group(1)) * MiB - context.budget.peak) <= 0.05 * MiB, message
-    assert context.budget.peak >= context.allocated * MiB, message
+    peak = context.budget.peak_heap
+    assert match and abs(float(match.group(1)) * MiB - peak) <= 0.05 * MiB, message
+    assert peak >= context.allocated * MiB, message
     assert 1 <= len(sites) <= 5, message
     site = re.fullmatch(rf"  1\. {re.escape(allocation_site())}  ([\d.]+) MiB  \(.*\)", sites[0])
     assert site and float(site.group(1)) >= context.allocated, (
@@ -251,11 +261,11 @@ def budget_fails(context):
     )
 
 
-@then("the budget check passes with a peak of at least {mib:d} MiB")
+@then("the budget check passes with a peak heap of at least {mib:d} MiB")
 def budget_passes(context, mib):
     assert context.exit_error is None, str(context.exit_error)
     context.budget.check()
-    assert mib * MiB <= context.budget.peak <= context.budget.budget, context.budget.peak
+    assert mib * MiB <= context.budget.peak_heap <= context.budget.budget.heap, context.budget
 
 
 @then("measure_peak of the same block reports at least {mib:d} MiB")
@@ -263,6 +273,132 @@ def measure_peak_reports(context, mib):
     kept, peak = measure_peak(lambda: allocate_distinct(mib))
     assert len(kept) == mib
     assert mib * MiB <= peak < (mib + 16) * MiB, peak
+
+
+def status_copy(vm_hwm_above_rss: int) -> str:
+    """This process's /proc/self/status now, its VmHWM set ``vm_hwm_above_rss`` above VmRSS."""
+    text = Path("/proc/self/status").read_text(encoding="ascii")
+    rss_kib = int(re.search(r"^VmRSS:\s*(\d+) kB", text, re.MULTILINE).group(1))
+    hwm = rss_kib + vm_hwm_above_rss // 1024
+    return re.sub(r"^VmHWM:\s*\d+ kB", f"VmHWM:\t{hwm} kB", text, flags=re.MULTILINE)
+
+
+@given("a /proc directory for this process where {case}")
+def fake_proc(context, case):
+    """A directory in the shape of /proc/self that ResidentGrowth reads instead of the real one.
+
+    Each case is one way the kernel's mark is unusable: no clear_refs (not Linux, Linux < 4.0),
+    a clear_refs whose write changes nothing (a sandbox), no status file at all (no /proc),
+    a status file that can no longer be read when the block ends.
+    """
+    holder = tempfile.TemporaryDirectory(prefix="bb-proc-")
+    context.add_cleanup(holder.cleanup)
+    proc = Path(holder.name)
+    context.proc = str(proc)
+    context.during_block = lambda: None
+    if case == "clear_refs does not exist":
+        (proc / "status").write_text(status_copy(0), encoding="ascii")
+    elif case == "writing clear_refs leaves VmHWM unchanged":
+        (proc / "status").write_text(status_copy(2**30), encoding="ascii")
+        (proc / "clear_refs").write_bytes(b"")
+    elif case == "there is no status file":
+        pass
+    elif case == "the status file vanishes before the block ends":
+        (proc / "status").write_text(status_copy(0), encoding="ascii")
+        (proc / "clear_refs").write_bytes(b"")
+        context.during_block = (proc / "status").unlink
+    elif case == "the status file has no VmHWM line":
+        lines = status_copy(0).splitlines(keepends=True)
+        (proc / "status").write_text("".join(x for x in lines if "VmHWM" not in x), "ascii")
+        (proc / "clear_refs").write_bytes(b"")
+    else:
+        raise ValueError(f"unknown case {case!r}")
+
+
+@when(
+    "a block that touches {mib:d} MiB for {ms:d} ms runs under a resident budget of {size:d} MiB"
+    " measured there"
+)
+def block_measured_there(context, mib, ms, size):
+    context.budget = MemoryBudget(
+        Budget(rss=size * MiB), check_on_exit=False, resident=ResidentGrowth(proc=context.proc)
+    )
+    with context.budget:
+        block = bytearray(mib * MiB)  # zero-filled by memset: every page touched
+        time.sleep(ms / 1000)  # several of memray's 10 ms samples see it
+        context.during_block()
+        del block
+
+
+@then('the budget check fails by a peak resident growth of {mib:d} MiB from "{source}"')
+def resident_budget_fails(context, mib, source):
+    budget = context.budget
+    assert budget.rss_source == source, budget.rss_source
+    assert mib * MiB - MiB <= budget.peak_rss_growth <= (mib + 16) * MiB, budget.peak_rss_growth
+    try:
+        budget.check()
+    except AssertionError as error:
+        first = str(error).splitlines()[0]
+    else:
+        raise AssertionError(f"check() passed with a growth of {budget.peak_rss_growth} bytes")
+    assert re.fullmatch(
+        rf"peak resident growth ([\d.]+) MiB > budget {budget.budget.rss // MiB}\.0 MiB "
+        rf"\(peak heap {SIZE}\)",
+        first,
+    ), first
+    figures = budget.figures()
+    assert (figures.rss_source, figures.heap_budget, figures.rss_budget) == (
+        source,
+        None,
+        budget.budget.rss,
+    ), figures
+
+
+@then('the budget of a scenario tagged "{tags}" is heap {heap} and resident {rss}')
+def budget_of_tags(context, tags, heap, rss):
+    budget = budget_from_tags(tag.lstrip("@") for tag in tags.split())
+    expected = [None if size == "-" else parse_size(size) for size in (heap, rss)]
+    if expected == [None, None]:
+        assert budget is None, budget
+    else:
+        assert budget == Budget(heap=expected[0], rss=expected[1]), budget
+
+
+@given("the kernel's resident high-water mark can be reset here")
+def kernel_mark_available(context):
+    """The worker runs on this machine: where the reset fails here, it fails there too."""
+    if reset_high_water_mark(PROC_SELF, bytearray(STATUS_BUFFER)) is None:
+        context.scenario.skip("the kernel's VmHWM cannot be reset here (not Linux 4.0+?)")
+
+
+def mib_range(cell: str) -> tuple[float, float]:
+    low, _, high = cell.partition("..")
+    return float(low), float(high)
+
+
+@then('the report "{name}" has these memory figures:')
+def report_memory_figures(context, name):
+    """Each row: a scenario's status and its ``memory`` entry (``-``: none, or ``null``)."""
+    report = json.loads((context.suite / name).read_text(encoding="utf-8"))
+    scenarios = {scenario["location"]: scenario for scenario in report["scenarios"]}
+    for row in context.table:
+        scenario = scenarios[row["location"]]
+        assert scenario["status"] == row["status"], scenario
+        memory = scenario.get("memory")
+        if row["source"] == "-":
+            assert memory is None, scenario
+            continue
+        assert memory is not None, scenario
+        for key, column in (("heap_budget", "heap budget"), ("rss_budget", "rss budget")):
+            expected = None if row[column] == "-" else int(row[column].removesuffix(" MiB")) * MiB
+            assert memory[key] == expected, (key, scenario)
+        for key, column in (
+            ("peak_heap", "peak heap MiB"),
+            ("peak_rss_growth", "peak resident growth MiB"),
+        ):
+            low, high = mib_range(row[column])
+            assert low * MiB <= memory[key] <= high * MiB, (key, memory[key] / MiB, scenario)
+        assert memory["rss_source"] == row["source"], scenario
 
 
 CHILD = """

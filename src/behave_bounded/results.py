@@ -72,6 +72,17 @@ class CapturedStream:
 
 
 @dataclass(frozen=True)
+class MemoryFigures:
+    """What the memory budget of a scenario measured (bytes), recorded when it had one."""
+
+    peak_heap: int  # memray's high-water mark of the bytes allocated during the scenario
+    peak_rss_growth: int  # the largest resident set size during it minus the one at its start
+    heap_budget: int | None  # None: the scenario's budget does not judge the heap
+    rss_budget: int | None  # None: it does not judge resident memory
+    rss_source: str  # "VmHWM" (the kernel's exact peak) or "memray samples" (every 10 ms)
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     """One executed (or skipped) scenario; an outline row counts as one scenario."""
 
@@ -84,6 +95,8 @@ class ScenarioResult:
     #: Class name of the exception that failed the scenario ("AssertionError", ...), or "".
     #: TDD tags invert only failures by assertion; anything else stays an error.
     error_type: str = ""
+    #: Set only for a scenario that ran under a ``@memory_budget_*`` tag and was measured.
+    memory: MemoryFigures | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from behave_bounded import memory
 from behave_bounded.collect import ScenarioInfo
 from behave_bounded.config import parse_size
 from behave_bounded.errors import EXIT_OK, EXIT_USAGE
-from behave_bounded.memory import MEMORY_BUDGET_PREFIX, MEMRAY_EXTRA
+from behave_bounded.memory import BUDGET_FORMS, BUDGET_TAG_RE, MEMRAY_EXTRA
 from behave_bounded.results import ScenarioResult, Status, clip
 
 TDD_ISSUE = "tdd_issue"
@@ -98,7 +98,7 @@ def _tag_problems(tags: Sequence[str], memray_ok: _Lazy) -> Iterator[str]:
                     yield f"@{tag} needs @{TDD_ISSUE} as well (@{TDD_ISSUE} @{tag})"
                 continue
             yield f"unknown TDD tag @{tag}: {_did_you_mean(tag)}"
-        elif lower.startswith("memory_budget"):
+        else:
             yield from _budget_problems(tag, memray_ok)
     if TDD_EXPECTED_FAIL in tags:
         missing = [f"@{TDD_ISSUE}"] if not has_issue else []
@@ -110,19 +110,51 @@ def _tag_problems(tags: Sequence[str], memray_ok: _Lazy) -> Iterator[str]:
             )
 
 
-def _budget_problems(tag: str, memray_ok: _Lazy) -> Iterator[str]:
-    if not tag.startswith(MEMORY_BUDGET_PREFIX):
-        example = "@memory_budget_64MiB"
-        yield f"malformed memory budget tag @{tag}: expected @memory_budget_<SIZE>, e.g. {example}"
-        return
-    size = tag[len(MEMORY_BUDGET_PREFIX) :]
+#: A tag that ends in a size (``memory_buget_64MiB``, ``memory_budget64MiB``): maybe a budget.
+_SIZED_TAG_RE = re.compile(r"(?P<head>.*?)_?(?P<size>\d+[A-Za-z]*)")
+_BUDGET_HEADS = ("memory_budget", "memory_budget_heap", "memory_budget_rss")
+#: How close a tag's head must be to a budget form to be taken for a misspelled budget.
+_BUDGET_CUTOFF = 0.85
+
+
+def _budget_suggestion(tag: str) -> str | None:
+    """The valid budget tag ``tag`` was probably meant to be (difflib), or None."""
+    sized = _SIZED_TAG_RE.fullmatch(tag)
+    if sized is None:
+        return None
     try:
-        parse_size(size)
-    except ValueError as error:
-        yield f"invalid memory budget tag @{tag}: {size!r}: {error}"
-        return
-    if not memray_ok():
-        yield f"@{tag} needs memray: {MEMRAY_EXTRA}"
+        parse_size(sized["size"])
+    except ValueError:
+        return None
+    close = difflib.get_close_matches(
+        sized["head"].lower(), _BUDGET_HEADS, n=1, cutoff=_BUDGET_CUTOFF
+    )
+    suggestion = f"{close[0]}_{sized['size']}" if close else None
+    return suggestion if suggestion != tag else None
+
+
+def _budget_problems(tag: str, memray_ok: _Lazy) -> Iterator[str]:
+    """Problems of a tag that is, or looks like, a memory budget (nothing for other tags)."""
+    match = BUDGET_TAG_RE.fullmatch(tag)
+    size_error = ""
+    if match is not None:
+        try:
+            parse_size(match["size"])
+        except ValueError as error:
+            size_error = f"{match['size']!r}: {error}"
+        else:
+            if not memray_ok():
+                yield f"@{tag} needs memray: {MEMRAY_EXTRA}"
+            return
+    suggestion = _budget_suggestion(tag)
+    if suggestion is not None:
+        case = " (tags are case-sensitive)" if suggestion.lower() == tag.lower() else ""
+        yield f"unknown memory budget tag @{tag}: did you mean @{suggestion}?{case}"
+    elif size_error:
+        yield f"invalid memory budget tag @{tag}: {size_error}"
+    elif tag.lower().startswith("memory_budget"):
+        forms = ", ".join(BUDGET_FORMS[:-1]) + f" or {BUDGET_FORMS[-1]}"
+        yield f"malformed memory budget tag @{tag}: expected {forms}, e.g. @memory_budget_64MiB"
 
 
 class _Lazy:
@@ -291,8 +323,9 @@ def validate_tags_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="behave-bounded validate-tags",
         description=(
-            "Check the TDD tags (@tdd_issue, @tdd_issue_<N>, @tdd_expected_fail) and "
-            "@memory_budget_<SIZE> tags of feature files, with behave's parser only."
+            "Check the TDD tags (@tdd_issue, @tdd_issue_<N>, @tdd_expected_fail) and memory "
+            "budget tags (@memory_budget_<SIZE>, @memory_budget_heap_<SIZE>, "
+            "@memory_budget_rss_<SIZE>) of feature files, with behave's parser only."
         ),
         allow_abbrev=False,
     )

@@ -37,7 +37,7 @@ from behave_bounded.capture import Keep, TaskCapture
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
-from behave_bounded.memory import MemoryBudget, budget_from_tags
+from behave_bounded.memory import budget_outcome, run_within_budget
 from behave_bounded.record import (
     Recorder,
     StepDefinitionRecord,
@@ -266,41 +266,6 @@ class WorkerSession:
         return ""
 
 
-BUDGET_ERROR = "_behave_bounded_budget_error"
-
-
-def run_within_budget(run: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    """Wrap behave's ``Scenario.run``: a ``@memory_budget_<SIZE>`` scenario runs under memray.
-
-    A scenario whose peak heap exceeds its budget fails by AssertionError (peak vs budget and
-    the largest allocation sites); the verdict is applied when its result is built, because
-    behave has already decided the scenario's status by then.
-    """
-
-    def run_scenario(scenario: Any, runner: Any) -> bool:
-        budget = budget_from_tags(str(tag) for tag in scenario.effective_tags)
-        if budget is None:
-            return run(scenario, runner)
-        guard = MemoryBudget(budget, f"{scenario.location}", check_on_exit=False)
-        try:
-            guard.__enter__()
-        except (RuntimeError, ImportError) as error:
-            setattr(scenario, BUDGET_ERROR, (Status.ERRORED, str(error)))
-            return run(scenario, runner) or True
-        try:
-            failed = run(scenario, runner)
-        finally:
-            guard.__exit__(None, None, None)
-        if guard.exceeded:
-            setattr(scenario, BUDGET_ERROR, (Status.FAILED, guard.message()))
-            print(guard.message())  # into the feature's report, after behave's own lines
-            return True
-        return failed
-
-    run_scenario.__wrapped__ = run  # type: ignore[attr-defined]
-    return run_scenario
-
-
 def scenario_result(scenario: Any) -> ScenarioResult:
     """Translate behave's scenario into our bounded record."""
     steps = list(scenario.all_steps)
@@ -308,7 +273,8 @@ def scenario_result(scenario: Any) -> ScenarioResult:
         status = Status.UNDEFINED
     else:
         status = _STATUS.get(scenario.status, Status.ERRORED)
-    budget_status, budget_message = getattr(scenario, BUDGET_ERROR, (None, ""))
+    budget = budget_outcome(scenario)
+    budget_status, budget_message = (budget.status, budget.message) if budget else (None, "")
     if budget_status is not None and status is Status.PASSED:
         status = budget_status
     messages = [budget_message] if budget_message else []
@@ -331,6 +297,7 @@ def scenario_result(scenario: Any) -> ScenarioResult:
         message=clip("\n".join(messages)),
         tags=tuple(sorted(str(tag) for tag in scenario.effective_tags)),
         error_type=type(failing).__name__ if failing is not None else "",
+        memory=budget.figures if budget else None,
     )
 
 

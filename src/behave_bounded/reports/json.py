@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import TextIO
 
 from behave_bounded.atomic import write_atomically
@@ -85,7 +86,7 @@ def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
 
 
 def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
-    return {
+    entry: dict[str, object] = {
         "location": scenario.location,
         "feature": task.path,
         "name": scenario.name,
@@ -96,6 +97,9 @@ def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
         "error_type": scenario.error_type,
         "message": scenario.message,
     }
+    if scenario.memory is not None:  # only a scenario with a @memory_budget_* tag has figures
+        entry["memory"] = asdict(scenario.memory)
+    return entry
 
 
 def _stream_json(stream: CapturedStream) -> dict[str, object]:
