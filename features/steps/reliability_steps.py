@@ -426,6 +426,12 @@ def no_spill_warning(context):
     assert "cannot spill" not in context.stderr, context.stderr[-3000:]
 
 
+@then('the summary does not list "{location}"')
+def summary_omits(context, location):
+    summary = context.stdout.rsplit("behave-bounded summary", 1)[-1]
+    assert f" {location} " not in summary, summary[-3000:]
+
+
 @then('the summary lists "{location}" as errored by "{cause}"')
 def summary_errored(context, location, cause):
     summary = context.stdout.rsplit("behave-bounded summary", 1)[-1]

@@ -53,6 +53,7 @@ class FeatureInfo:
     lines: tuple[int, ...]
     name: str
     scenarios: tuple[ScenarioInfo, ...]
+    line: int = 1  # where the feature starts (its "Feature:" line)
 
     @property
     def selected(self) -> tuple[ScenarioInfo, ...]:
@@ -147,4 +148,10 @@ def _feature_info(feature: Any, path: str, lines: tuple[int, ...], config: Any) 
         )
         for scenario in feature.walk_scenarios()
     )
-    return FeatureInfo(path=_relative(path), lines=lines, name=feature.name, scenarios=scenarios)
+    return FeatureInfo(
+        path=_relative(path),
+        lines=lines,
+        name=feature.name,
+        scenarios=scenarios,
+        line=int(feature.line or 1),
+    )

@@ -9,12 +9,75 @@ behave's formatters) reads the finalized record and decides nothing of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import enum
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from behave_bounded.collect import FeatureInfo
 from behave_bounded.results import CapturedStream, ScenarioResult, Status, StreamStats, TaskResult
 from behave_bounded.tdd import classify
+
+
+class Fate(enum.Enum):
+    """What became of a scenario of a task whose worker died (or timed out)."""
+
+    FINISHED = "finished"  # its result was journaled before the worker died
+    RUNNING = "running"  # it was running: the crash is its error
+    AFTER = "after"  # it came after the one that was running: skipped, never started
+    LOST = "lost"  # it ran before the crash, but its result did not reach the journal
+    UNREACHED = "unreached"  # no scenario was running (a feature hook): it never ran
+    UNSELECTED = "unselected"
+
+
+def crash_fates(
+    lines: Sequence[int], selected: Container[int], finished: Container[int], running: int
+) -> dict[int, Fate]:
+    """The fate of each scenario (by line, in run order) of a task that died.
+
+    The one that was running is errored with the cause, those after it are skipped, those
+    that finished keep their results; the journal lost none unless it was full.
+    """
+    fates: dict[int, Fate] = {}
+    seen_running = False
+    for line in lines:
+        if line in finished:
+            fates[line] = Fate.FINISHED
+        elif line not in selected:
+            fates[line] = Fate.UNSELECTED
+        elif not running:
+            fates[line] = Fate.UNREACHED
+        elif line == running:
+            fates[line] = Fate.RUNNING
+            seen_running = True
+        elif seen_running:
+            fates[line] = Fate.AFTER
+        else:
+            fates[line] = Fate.LOST
+    return fates
+
+
+#: The fates that carry the crash: when no scenario has one, the crash is the feature's own.
+ABSORBING = frozenset({Fate.RUNNING, Fate.LOST, Fate.UNREACHED})
+
+
+def outside_scenarios(info: FeatureInfo, cause: str) -> ScenarioResult:
+    """The entry of a crash outside every scenario (a feature hook, its cleanup): counted as
+    errored, as pytest counts an error in a test's teardown, so the verdict shows it."""
+    return ScenarioResult(
+        location=f"{info.path}:{info.line}",
+        name=f"{info.name or info.path} (outside its scenarios)",
+        status=Status.ERRORED,
+        message=cause,
+    )
+
+
+def fate_message(fate: Fate, cause: str) -> str:
+    """The message of a scenario with this fate, from the cause of the crash."""
+    if fate is Fate.AFTER:
+        return f"not run: {cause} while an earlier scenario ran"
+    if fate is Fate.LOST:
+        return f"{cause}; this scenario had finished, but its result was lost (journal full)"
+    return cause
 
 
 class Finalizer:
@@ -29,23 +92,44 @@ class Finalizer:
         return replace(result, scenarios=self.scenarios_of(result))
 
     def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
-        """TDD tags applied; a task that died before reporting lists its scenarios as errored."""
-        if result.scenarios or not result.error:
+        """TDD tags applied; a task that died lists every scenario by its :class:`Fate`."""
+        if not result.error:
             return tuple(classify(s, self.tdd_strict) for s in result.scenarios)
         info = self.features[result.task.path]
         lines = set(result.task.lines) if result.task.part else set()
-        return tuple(
-            ScenarioResult(
-                s.location,
-                s.name,
-                Status.ERRORED if s.selected else Status.SKIPPED,
-                0.0,
-                result.error if s.selected else "",
-                s.tags,
-            )
-            for s in info.scenarios
-            if not lines or int(s.location.rsplit(":", 1)[1]) in lines
+        collected = [s for s in info.scenarios if not lines or _line(s.location) in lines]
+        finished = {_line(s.location): s for s in result.scenarios}
+        fates = crash_fates(
+            [_line(s.location) for s in collected],
+            {_line(s.location) for s in collected if s.selected},
+            finished,
+            result.running,
         )
+        scenarios = []
+        for info_scenario in collected:
+            line = _line(info_scenario.location)
+            fate = fates[line]
+            if fate is Fate.FINISHED:
+                scenarios.append(classify(finished[line], self.tdd_strict))
+                continue
+            errored = fate in (Fate.RUNNING, Fate.LOST, Fate.UNREACHED)
+            scenarios.append(
+                ScenarioResult(
+                    info_scenario.location,
+                    info_scenario.name,
+                    Status.ERRORED if errored else Status.SKIPPED,
+                    0.0,
+                    fate_message(fate, result.error) if fate is not Fate.UNSELECTED else "",
+                    info_scenario.tags,
+                )
+            )
+        if not any(fate in ABSORBING for fate in fates.values()):
+            scenarios.append(outside_scenarios(info, result.error))
+        return tuple(scenarios)
+
+
+def _line(location: str) -> int:
+    return int(location.rsplit(":", 1)[1])
 
 
 def skipped_results(

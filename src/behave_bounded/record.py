@@ -473,11 +473,43 @@ class Recorder(Formatter):  # type: ignore[misc]
         self.limit = limit
         self.events: list[tuple[str, Any, Any]] = []
         self.embedded: list[bytes] = []
+        self._feature: Any = None
+        self._refs: dict[int, int] = {}
+        self._chunked = 0  # events already given out in chunks
 
     def begin(self) -> None:
         """Forget the previous task's events: a new task starts."""
         self.events = []
         self.embedded = []
+        self._feature = None
+        self._refs = {}
+        self._chunked = 0
+
+    def chunk(self, scenario: Any) -> FeatureRecord | None:
+        """The events since the last chunk and the finished scenario's (and its steps') final
+        states: what the journal keeps so that a crash later in the feature costs only the
+        scenario that was running then. Embeddings are counted, not kept."""
+        feature = self._feature
+        if feature is None:
+            return None
+        if not self._refs:
+            self._refs = {id(s): index for index, s in enumerate(statements(feature))}
+        budget = TextBudget(self.limit)
+        fresh = self.events[self._chunked :]
+        self._chunked = len(self.events)
+        dropped = [(None, len(data)) for data in self.embedded]
+        states = []
+        for statement in (scenario, *scenario.all_steps):
+            state = state_of(statement, budget)
+            if state != _PRISTINE and id(statement) in self._refs:
+                states.append((self._refs[id(statement)], state))
+        return FeatureRecord(
+            path=str(feature.filename),
+            statement_count=len(self._refs),
+            events=tuple(_converted(fresh, self._refs, dropped)),
+            final=tuple(states),
+            cut=budget.cut,
+        )
 
     def take(
         self, features: Sequence[Any], usage: Iterable[tuple[Any, int]] = ()
@@ -515,6 +547,8 @@ class Recorder(Formatter):  # type: ignore[misc]
         self.events.append(("uri", None, uri))
 
     def feature(self, feature: Any) -> None:
+        self._feature = feature
+        self._refs = {}
         self.events.append(("feature", feature, None))
 
     def rule(self, rule: Any) -> None:

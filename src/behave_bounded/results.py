@@ -136,6 +136,9 @@ class TaskResult:
     records: bytes = b""
     #: behave's snippets for the task's undefined steps (each at most a few lines).
     snippets: tuple[str, ...] = ()
+    #: A task that died (``error``): the line of the scenario that was running then (0: none
+    #: was); ``scenarios`` are those that had finished, ``records`` their recorded events.
+    running: int = 0
 
 
 @dataclass

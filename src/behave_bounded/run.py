@@ -19,7 +19,7 @@ from typing import Any, TextIO, TypeAlias
 
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
-from behave_bounded.errors import CollectionError, UsageError
+from behave_bounded.errors import EXIT_OK, CollectionError, UsageError
 from behave_bounded.finalize import Finalizer, skipped_results
 from behave_bounded.preimport import preimport
 from behave_bounded.reports.console import ConsoleReport
@@ -107,6 +107,8 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     """Run the suite the settings describe; returns the exit code (see errors.EXIT_*)."""
     stream = sys.stdout if stream is None else stream
     config = config if config is not None else behave_configuration(settings.behave_args)
+    if print_behave_information(config):
+        return EXIT_OK
     started = time.time()
     features = collect(config)
     problems = validate_tags(s for info in features for s in info.scenarios)
@@ -183,6 +185,24 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         print_snippets(snippets.in_order(), colored=config.has_colored_mode())
     _close_report_files(files, settings, run, started, workers)
     return report.summary(run)
+
+
+def print_behave_information(config: Any) -> bool:
+    """behave's options that print something and run nothing: ``--format help``,
+    ``--tags-help``, ``--lang-list``, ``--lang-help LANG``; True when one was given."""
+    import behave.__main__ as behave_main  # noqa: PLC0415 - behave's own printers
+
+    if config.tags_help:
+        behave_main.print_tags_help(config)
+    elif config.lang == "help" or config.lang_list:
+        behave_main.print_language_list()
+    elif config.lang_help:
+        behave_main.print_language_help(config.lang_help)
+    elif "help" in (config.format or ()):
+        behave_main.print_formatters()
+    else:
+        return False
+    return True
 
 
 def _behave_formatters(

@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import pickle
 import signal
 import time
 from collections import deque
@@ -31,10 +32,12 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from behave_bounded.config import Settings
-from behave_bounded.record import StepDefinitionRecord
+from behave_bounded.journal import Journal
+from behave_bounded.record import FeatureRecord, StepDefinitionRecord, dumps_records
 from behave_bounded.results import (
     CapturedStream,
     RunResult,
+    ScenarioResult,
     StreamStats,
     Task,
     TaskResult,
@@ -111,6 +114,7 @@ class WorkerHandle:
     task: Task | None = None
     since: float = field(default_factory=time.monotonic)
     spill_paths: dict[str, str | None] = field(default_factory=dict)
+    journal: Journal | None = None
 
 
 @dataclass(frozen=True)
@@ -176,9 +180,10 @@ class Supervisor:
         parent_conn, child_conn = _CONTEXT.Pipe(duplex=True)
         worker_id = self.next_id
         self.next_id += 1
+        journal = Journal()  # shared with the worker: forked after it exists
         process = _CONTEXT.Process(
             target=_worker_entry,
-            args=(child_conn, worker_id, self.spec),
+            args=(child_conn, worker_id, self.spec, journal),
             name=f"behave-bounded-worker-{worker_id}",
         )
         process.start()
@@ -186,7 +191,7 @@ class Supervisor:
         assert process.pid is not None
         with contextlib.suppress(OSError):  # the child may have done it already
             os.setpgid(process.pid, process.pid)
-        self.handles[worker_id] = WorkerHandle(worker_id, process, parent_conn)
+        self.handles[worker_id] = WorkerHandle(worker_id, process, parent_conn, journal=journal)
 
     # -- the event loop -------------------------------------------------------------------
     def _step(self) -> None:
@@ -296,9 +301,12 @@ class Supervisor:
     def _fail_task(self, handle: WorkerHandle, cause: str) -> None:
         task = handle.task
         assert task is not None
+        scenarios, chunks, running = _journaled(handle.journal, task)
         result = TaskResult(
             task=task,
-            scenarios=(),
+            scenarios=scenarios,
+            records=chunks,
+            running=running,
             duration=time.monotonic() - handle.since,
             stdout=self._read_back(handle, "stdout"),
             stderr=self._read_back(handle, "stderr"),
@@ -360,6 +368,9 @@ class Supervisor:
         _wait_for_exit(handle.process, grace)
         _kill_group(handle.process.pid, signal.SIGKILL)  # orphans of the suite's steps
         _wait_for_exit(handle.process, 5.0)
+        if handle.journal is not None:
+            handle.journal.close()
+            handle.journal = None
 
     # -- signals --------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
@@ -417,6 +428,24 @@ class Supervisor:
             self._forget(handle)
 
 
+def _journaled(
+    journal: Journal | None, task: Task
+) -> tuple[tuple[ScenarioResult, ...], bytes, int]:
+    """What a dead worker journaled of its task: the finished scenarios' results, their
+    recorded events (pickled, for behave's formatters), the line of the one that was running."""
+    if journal is None:
+        return (), b"", 0
+    read = journal.read(task.index)
+    results: list[ScenarioResult] = []
+    chunks: list[FeatureRecord] = []
+    for entry in read.entries:
+        result, chunk = pickle.loads(entry)  # noqa: S301 - written by our own worker
+        results.append(result)
+        if chunk is not None:
+            chunks.append(chunk)
+    return tuple(results), dumps_records(chunks) if chunks else b"", read.running
+
+
 def _wait_for_exit(process: Any, timeout: float) -> int | None:
     """The exit code once the process ended, or None after ``timeout`` seconds.
 
@@ -451,8 +480,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker_entry(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
+def _worker_entry(conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # own process group: Ctrl-C reaches the supervisor, which stops us
     _die_with_parent(spec.parent_pid)
-    worker_main(conn, worker_id, spec)
+    worker_main(conn, worker_id, spec, journal)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import enum
 import os
+import pickle
 import signal
 import time
 import traceback
@@ -37,6 +38,7 @@ from behave_bounded.capture import Keep, TaskCapture
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
+from behave_bounded.journal import Journal
 from behave_bounded.memory import budget_outcome, run_within_budget
 from behave_bounded.record import (
     Recorder,
@@ -89,6 +91,20 @@ class TaskOutcome(NamedTuple):
     failed: bool  # behave's own verdict (hook errors, cleanup errors, ...)
     records: bytes  # pickled FeatureRecords, or b"" when nobody asked for them
     snippets: tuple[str, ...]  # behave's snippets for the undefined steps, in run order
+
+
+def watched(run: Callable[[Any, Any], bool], session: WorkerSession) -> Callable[[Any, Any], bool]:
+    """Wrap behave's ``Scenario.run`` so the session journals each scenario's start and end."""
+
+    def run_scenario(scenario: Any, runner: Any) -> bool:
+        session.scenario_started(scenario)
+        failed = run(scenario, runner)
+        session.scenario_finished(scenario)
+        return failed
+
+    run_scenario.watched = True  # type: ignore[attr-defined]
+    run_scenario.__wrapped__ = run  # type: ignore[attr-defined]
+    return run_scenario
 
 
 def _registered() -> list[tuple[str, Any]]:
@@ -157,7 +173,13 @@ class WorkerSession:
     ``--junit`` and the summary are the parent's.
     """
 
-    def __init__(self, behave_args: tuple[str, ...], max_output: int | None, keep: Keep) -> None:
+    def __init__(
+        self,
+        behave_args: tuple[str, ...],
+        max_output: int | None,
+        keep: Keep,
+        journal: Journal | None = None,
+    ) -> None:
         self.config = config = behave_configuration(behave_args)
         bounded = behave_capture.install(max_output, keep, store_passing=bool(config.junit))
         specs = formatter_specs(config)
@@ -171,8 +193,11 @@ class WorkerSession:
         self.runner = Runner(config)
         self.recorder = Recorder(config, max_output)
         self.runner.formatters = [self.recorder, *self.formatters]
-        if not hasattr(BehaveScenario.run, "__wrapped__"):
-            BehaveScenario.run = run_within_budget(BehaveScenario.run)
+        self.journal = journal
+        self.task: Task | None = None
+        self.record_mode = RecordMode.FAILING
+        if not getattr(BehaveScenario.run, "watched", False):
+            BehaveScenario.run = watched(run_within_budget(BehaveScenario.run), self)
         if bounded:
             behave_capture.bound_runner(self.runner)
         self.base_dir = ""
@@ -214,9 +239,33 @@ class WorkerSession:
 
         return remembering
 
+    def scenario_started(self, scenario: Any) -> None:
+        """Journal: this scenario runs now (a crash from here on is charged to it)."""
+        if self.journal is not None and self._owns(scenario):
+            self.journal.running(scenario.line)
+
+    def scenario_finished(self, scenario: Any) -> None:
+        """Journal: the scenario's result (and its recorded events), for the parent to read
+        should the worker die before the task is done."""
+        if self.journal is None or not self._owns(scenario):
+            return
+        chunk = self.recorder.chunk(scenario) if self.record_mode is RecordMode.ALL else None
+        self.journal.append(
+            pickle.dumps((scenario_result(scenario), chunk), protocol=pickle.HIGHEST_PROTOCOL)
+        )
+        self.journal.running(0)
+
+    def _owns(self, scenario: Any) -> bool:
+        task = self.task
+        return task is not None and (not task.part or scenario.line in task.lines)
+
     def run_task(self, task: Task, record: RecordMode, usage: bool = False) -> TaskOutcome:
         """Run one feature file: its scenario results, behave's failed flag, its records."""
         runner = self.runner
+        self.task = task
+        self.record_mode = record
+        if self.journal is not None:
+            self.journal.begin(task.index)
         locations = [FileLocation(task.path, line) for line in task.lines]
         features = parse_features(locations or [FileLocation(task.path)], language=self.config.lang)
         results: list[ScenarioResult] = []
@@ -323,7 +372,9 @@ class WorkerSpec:
     step_definitions: bool = False
 
 
-def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
+def worker_main(
+    conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal | None = None
+) -> None:
     """Entry point of a worker process (the target of ``multiprocessing.Process``)."""
     _restore_signals(spec.parent_handlers)
     settings = spec.settings
@@ -337,7 +388,7 @@ def worker_main(conn: Any, worker_id: int, spec: WorkerSpec) -> None:
     setup_capture = capture("worker-setup", spill=False)
     setup_capture.start()
     try:
-        session = WorkerSession(settings.behave_args, settings.max_output, keep)
+        session = WorkerSession(settings.behave_args, settings.max_output, keep, journal)
         session.setup()
     except WorkerSetupError as setup_error:
         setup_capture.stop()

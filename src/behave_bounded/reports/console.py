@@ -136,7 +136,9 @@ class ConsoleReport:
         status = feature_status(scenarios)
         if result.error:
             status = Status.ERRORED
-        if not self.quiet:
+        # The unselected rest of a feature cut into scenarios: its tasks have their lines.
+        leftover = result.task.part and not result.task.scenario_count
+        if not self.quiet and not leftover:
             self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
         self.seen.update(s.status for s in scenarios)
         if self.progress is not None and result.task.scenario_count:

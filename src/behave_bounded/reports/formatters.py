@@ -15,7 +15,7 @@ takes its place) and behave's summary reporter (the runner's summary takes its p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from behave.formatter._registry import select_formatter_class
 from behave.formatter.null import NullFormatter
@@ -42,6 +42,9 @@ from behave_bounded.reports.replay import (
 )
 from behave_bounded.results import Task, TaskResult
 
+#: What the view keeps of a task while its feature waits: the task, why it died ("" when it
+#: did not), the line of the scenario that was running then.
+_Key: TypeAlias = tuple[Task, str, int]
 #: Undefined-step snippets kept for the end of the run; more are counted, not kept.
 MAX_SNIPPETS = 10_000
 
@@ -80,7 +83,7 @@ class BehaveFormatters:
         expected: dict[str, int] = {}
         for task in tasks:
             expected[task.path] = expected.get(task.path, 0) + 1
-        self.order: InOrder[tuple[Task, str]] = InOrder(
+        self.order: InOrder[_Key] = InOrder(
             [info.path for info in features], expected, spill_dir=spill_dir
         )
         self.errors: list[str] = []
@@ -121,7 +124,7 @@ class BehaveFormatters:
 
     def add(self, result: TaskResult) -> None:
         """A finished (finalized) task; features that are now complete are replayed."""
-        key = (result.task, result.error)
+        key = (result.task, result.error, result.running)
         self._replay(self.order.add(result.task.path, key, result.records))
 
     def close(self, not_run: Iterable[Task] = ()) -> None:
@@ -136,7 +139,9 @@ class BehaveFormatters:
         except Exception as error:  # a formatter that fails on close fails the run
             self.errors.append(f"behave formatter failed when closing: {_describe(error)}")
 
-    def _replay(self, ready: Iterable[tuple[str, list[tuple[tuple[Task, str], bytes]]]]) -> None:
+    def _replay(
+        self, ready: Iterable[tuple[str, list[tuple[tuple[Task, str, int], bytes]]]]
+    ) -> None:
         for path, pieces in ready:
             try:
                 self._replay_feature(path, pieces)
@@ -145,7 +150,7 @@ class BehaveFormatters:
             except Exception as error:  # a user's formatter that raises fails the run
                 self.errors.append(f"{path}: a behave formatter raised {_describe(error)}")
 
-    def _replay_feature(self, path: str, pieces: list[tuple[tuple[Task, str], bytes]]) -> None:
+    def _replay_feature(self, path: str, pieces: list[tuple[_Key, bytes]]) -> None:
         feature = parse_feature(path, self.config.lang)
         if feature is None:
             return
@@ -155,11 +160,13 @@ class BehaveFormatters:
         info = self.features.get(path)
         selected = {s.location for s in info.selected} if info else set()
         parts: list[tuple[frozenset[int], FeatureRecord]] = []
-        for (task, error), data in sorted(pieces, key=lambda piece: piece[0][0].index):
+        for (task, error, running), data in sorted(pieces, key=lambda piece: piece[0][0].index):
             lines = frozenset(task.lines) if task.part else frozenset()
             if error or not data:
                 runs = _Selection(path, lines, selected)
-                record = lost_record(feature, path, runs, error or "the worker sent no record")
+                chunks = loads_records(data) if data else []
+                cause = error or "the worker sent no record"
+                record = lost_record(feature, path, runs, cause, chunks=chunks, running=running)
             else:
                 record = loads_records(data)[0]
             parts.append((lines, record))

@@ -36,6 +36,7 @@ from behave.model_type import Status as BehaveStatus
 from behave.parser import parse_file
 from behave.runner_util import make_undefined_step_snippets
 
+from behave_bounded.finalize import ABSORBING, Fate, crash_fates, fate_message
 from behave_bounded.record import (
     ErrorRecord,
     FeatureRecord,
@@ -384,42 +385,78 @@ def print_snippets(snippets: Iterable[str], stream: TextIO | None = None, *, col
 
 
 def lost_record(
-    feature: Any, path: str, selected: Callable[[Any], bool], cause: str
+    feature: Any,
+    path: str,
+    selected: Callable[[Any], bool],
+    cause: str,
+    *,
+    chunks: Sequence[FeatureRecord] = (),
+    running: int = 0,
 ) -> FeatureRecord:
     """The record of a task whose worker died or timed out before it reported.
 
-    Its selected scenarios are errored with the cause as their error (the exception a
-    ``WorkerLost``), the others skipped; the feature is opened and closed as behave would,
-    so every formatter and reporter shows the loss.
+    Each scenario has its :class:`~behave_bounded.finalize.Fate`, as the runner counts it:
+    those that finished have their journaled events and states (``chunks``), the one that
+    was running is errored with the cause (its exception a ``WorkerLost``), those after it
+    are skipped. The feature is opened and closed as behave would, so every formatter and
+    reporter shows the loss.
     """
     found = statements(feature)
     refs = {id(statement): index for index, statement in enumerate(found)}
-    error = ErrorRecord("WorkerLost", "behave_bounded", False, cause)
+    journaled = {
+        piece[0][1]: piece
+        for chunk in chunks
+        for piece in _segments(chunk.events)
+        if piece[0][0] == "scenario"
+    }
+    journaled_states = dict(pair for chunk in chunks for pair in chunk.final)
+    rows = [s for s in found if isinstance(s, Scenario) and not isinstance(s, ScenarioOutline)]
+    fates = crash_fates(
+        [row.line for row in rows],
+        {row.line for row in rows if selected(row)},
+        {row.line for row in rows if refs[id(row)] in journaled},
+        running,
+    )
     events: list[tuple[str, int, Any]] = [("uri", -1, path), ("feature", 0, None)]
     final: list[tuple[int, StateRecord]] = []
+
+    def scenario_row(row: Any) -> None:
+        ref = refs[id(row)]
+        fate = fates[row.line]
+        steps = [refs[id(step)] for step in row.all_steps]
+        if fate is Fate.FINISHED:
+            events.extend(journaled[ref])
+            final.extend((r, journaled_states[r]) for r in (ref, *steps) if r in journaled_states)
+            return
+        events.append(("scenario", ref, None))
+        events.extend(("step", step, None) for step in steps)
+        if fate in (Fate.RUNNING, Fate.LOST, Fate.UNREACHED):
+            message = fate_message(fate, cause)
+            error = ErrorRecord("WorkerLost", "behave_bounded", False, message)
+            final.append((ref, StateRecord("error", error_message=message, error=error)))
+            final.extend((step, StateRecord("untested")) for step in steps)
+        else:
+            final.append((ref, StateRecord("skipped", should_skip=True)))
+            final.extend((step, StateRecord("skipped")) for step in steps)
 
     def container(parent: Any) -> None:
         if parent.background is not None:
             events.append(("background", refs[id(parent.background)], None))
-        for scenario in parent.run_items:
-            if isinstance(scenario, Rule):
-                events.append(("rule", refs[id(scenario)], None))
-                container(scenario)
+        for item in parent.run_items:
+            if isinstance(item, Rule):
+                events.append(("rule", refs[id(item)], None))
+                container(item)
                 events.append(("rule_finished", -1, None))
-                continue
-            rows = scenario.scenarios if isinstance(scenario, ScenarioOutline) else [scenario]
-            for row in rows:
-                events.append(("scenario", refs[id(row)], None))
-                events.extend(("step", refs[id(step)], None) for step in row.all_steps)
-                if selected(row):
-                    state = StateRecord("error", error_message=cause, error=error)
-                else:
-                    state = StateRecord("skipped", should_skip=True)
-                final.append((refs[id(row)], state))
-                step_status = "untested" if selected(row) else "skipped"
-                final.extend((refs[id(s)], StateRecord(step_status)) for s in row.all_steps)
+            elif isinstance(item, ScenarioOutline):
+                for row in item.scenarios:
+                    scenario_row(row)
+            else:
+                scenario_row(item)
 
     container(feature)
+    if not any(fate in ABSORBING for fate in fates.values()):  # a feature hook's crash
+        error = ErrorRecord("WorkerLost", "behave_bounded", False, cause)
+        final.append((0, StateRecord("hook_error", error_message=cause, error=error)))
     events.append(("eof", -1, None))
     return FeatureRecord(path, len(found), tuple(events), tuple(final))
 
