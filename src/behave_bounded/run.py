@@ -19,10 +19,11 @@ from typing import Any, TextIO, TypeAlias
 
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
-from behave_bounded.errors import CollectionError, UsageError
+from behave_bounded.errors import EXIT_FAILED, EXIT_OK, CollectionError, UsageError
 from behave_bounded.finalize import Finalizer, skipped_results
 from behave_bounded.preimport import preimport
 from behave_bounded.reports.console import ConsoleReport
+from behave_bounded.reports.html import HtmlReport
 from behave_bounded.reports.json import JsonReport
 from behave_bounded.reports.junit import JUnitReport
 from behave_bounded.reports.meta import RunMeta
@@ -147,8 +148,9 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         durations.record(run.results)
         if artifacts_ok and durations.save():
             warn(durations.warning)
-    _close_report_files(files, settings, run, started, workers)
-    return report.summary(run)
+    written = _close_report_files(files, settings, run, started, workers)
+    code = report.summary(run)
+    return EXIT_FAILED if code == EXIT_OK and not written else code
 
 
 def _durations(artifacts: str, usable: bool) -> DurationStore:
@@ -220,20 +222,26 @@ def _merge(run: RunResult, phase: RunResult) -> None:
     run.wall_time += phase.wall_time
 
 
-ReportFile: TypeAlias = JsonReport | JUnitReport
+ReportFile: TypeAlias = JsonReport | JUnitReport | HtmlReport
 
 
 def _report_files(settings: Settings, *, record_last_run: bool) -> list[ReportFile]:
-    """--json and --junit-xml, and the last run's JSON report in the artifact directory."""
+    """--json, --junit-xml, --html, and the last run's JSON report in the artifact directory."""
     files: list[ReportFile] = []
-    _check_report_paths(("--json", settings.json), ("--junit-xml", settings.junit_xml))
+    _check_report_paths(
+        ("--json", settings.json), ("--junit-xml", settings.junit_xml), ("--html", settings.html)
+    )
     if settings.json:
-        files.append(JsonReport(settings.json))
+        files.append(JsonReport(settings.json, settings.show_output))
     if settings.junit_xml:
         files.append(JUnitReport(settings.junit_xml, settings.show_output))
+    if settings.html:  # a view of the JSON report: it keeps a private one next to its path
+        files.append(HtmlReport(settings.html, settings.show_output))
     if record_last_run:
         try:
-            files.append(JsonReport(os.path.join(settings.artifacts, LAST_RUN)))
+            files.append(
+                JsonReport(os.path.join(settings.artifacts, LAST_RUN), settings.show_output)
+            )
         except (OSError, UsageError) as error:
             warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
     return files
@@ -257,7 +265,8 @@ def _check_report_paths(*options: tuple[str, str | None]) -> None:
 
 def _close_report_files(
     files: list[ReportFile], settings: Settings, run: RunResult, started: float, workers: int
-) -> None:
+) -> bool:
+    """Close every report file; False when one could not be written (that fails the run)."""
     reason = run.setup_error or run.stopped_early
     meta = RunMeta.current(
         started=started,
@@ -269,11 +278,15 @@ def _close_report_files(
         reason=reason,
         lost=run.lost or bool(run.setup_error),
     )
+    written = True
     for report_file in files:
         try:
             report_file.close(meta, never_ran=run.never_ran, interrupted=run.interrupted)
         except OSError as error:
             warn(f"cannot write {report_file.path}: {error}")
+            # A report the user asked for; the record for --last-failed is only a convenience.
+            written = written and report_file.path == os.path.join(settings.artifacts, LAST_RUN)
+    return written
 
 
 def _discard_needless_spills(result: TaskResult, show_output: int) -> None:
