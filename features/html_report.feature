@@ -73,7 +73,7 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
       """
 
   Scenario: a run's page names every feature, shows the failure with its message and output tail, one lane per worker
-    When I run the runner with "-j 2 --show-output 1KiB --html reports/run.html --json reports/run.json"
+    When I run the runner with "-j 2 --max-output 4KiB --show-output 1KiB --html reports/run.html --json reports/run.json"
     Then the exit code is 1
     And the HTML report "reports/run.html" parses, its tags balanced, with no script and no external URL
     And the HTML report's verdict is the runner's last line: "scenarios: 5 passed, 1 failed, 0 skipped"
@@ -83,6 +83,7 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
     And the HTML report's timeline has a bar for every task of the JSON report, titled with its feature, status and duration
     And the HTML report lists "d_fails.feature" as failing with the message "expected 401, got 200 <b>&</b>"
     And the HTML report shows the last at most 1024 bytes of the output of "d_fails.feature", ending in the spill file it names
+    And the HTML report says the stdout of "d_fails.feature" was truncated, with the bytes written, kept and dropped of the JSON report
     And the HTML report shows the scenario named "<script>alert("x")</script>" as text
     And the HTML report lists "e_known_bug.feature:4" as xfailed for issue #42
     And the HTML report lists "a_slow.feature" first among the slowest features
@@ -120,6 +121,7 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
       | a directory                  | --html features                        | --html features: is a directory             |
       | under a regular file         | --html blocked/run.html                | --html blocked/run.html: cannot create its directory |
       | the same file as --json      | --json report.out --html report.out    | --json and --html name the same file        |
+      | where no file can be made    | --html /proc/run.html                  | --html /proc/run.html: cannot write the report: No such file or directory |
 
   Scenario: a page that cannot be written when the run ends fails the run, saying why
     Given a feature file "f_removes.feature":
@@ -185,9 +187,13 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
 
   Scenario: without slots and worker lives the page draws a lane per worker and marks the task that died
     Given a JSON run report of 100 s whose worker 2 died running "features/dies.feature" from +10 s to +20 s: "worker exited by signal 11 (SIGSEGV)"
+    And the JSON run report has a feature "features/inner.feature" that worker 1 ran from +20 s to +30 s, inside another one's time
+    And the JSON run report has a feature "features/unselected.feature" that no worker ran
     When the JSON run report is drawn as a page
     Then the HTML report's timeline has 2 lanes, named "worker 1" and "worker 2"
     And the HTML report's timeline marks lane "worker 2" at +20 s of 100 s, titled "features/dies.feature: worker exited by signal 11 (SIGSEGV)"
+    And the HTML report's lane "worker 1" is idle 10% of the run
+    And the HTML report's lane "worker 2" is idle 80% of the run
     And the HTML report lists "dies.feature" as failing with the message "worker exited by signal 11 (SIGSEGV)"
     And the HTML report's counts show no flaky count
 
@@ -217,6 +223,7 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
     When the file is drawn as a page, and again after re-indenting it with 4 spaces
     Then the two pages are the same
     And the HTML report lists "features/f1.feature" as failing with the message "boom"
+    And a JSON file that holds a list is refused as "not a JSON object"
 
   Scenario: a document with missing and mistyped fields still draws, showing what it can
     Given a JSON run report whose fields have the wrong types
@@ -224,6 +231,17 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
     Then the HTML report parses, its tags balanced, with no script and no external URL
     And the HTML report's timeline says no task ran
     And the HTML report lists "features/odd.feature" as failing with the message "still shown"
+    And the HTML report lists "features/odd.feature:9" as undefined among the failing scenarios
+    And the HTML report shows of "features/odd.feature" "10 bytes written, 10 kept" and no output tail: its JSON has none
+    And the HTML report lists "features/hook.feature" as failing with the message "after_feature raised"
+
+  Scenario: an empty document draws a page that says nothing ran; a run without failures says so
+    Given a JSON run report with nothing in it
+    When the JSON run report is drawn as a page
+    Then the HTML report parses, its tags balanced, with no script and no external URL
+    And the HTML report's timeline says no task ran
+    And the HTML report's header says the run passed, and its failures section that nothing failed
+    And the HTML report has no section "slowest"
 
   Scenario: any text a test produces stays text: names, messages and output (property)
     Then for any scenario name, message and output the page shows each as text, nothing of it markup

@@ -557,6 +557,7 @@ def flaky_scenario(context, location, message, worker):
     entry = scenario(path, int(line), flaky=True, attempts=attempts)
     context.document["scenarios"].append(entry)
     context.document["run"]["counts"]["passed"] += 1
+    context.document["run"]["counts"]["flaky"] = 1  # as a writer that knows reruns counts them
 
 
 @given(
@@ -658,6 +659,7 @@ def document_mistyped(context):
                 "flaky": "perhaps",
                 "attempts": [1, {"status": 3, "duration": True}],
             },
+            {"location": "features/odd.feature:9", "status": "undefined", "name": "no step"},
         ],
         "tasks": [
             "x",
@@ -669,6 +671,12 @@ def document_mistyped(context):
                 "output": {"stdout": 5, "stderr": {"written": "many", "tail": 7}},
             },
             {"path": "features/odd.feature", "started": T0, "duration": -3, "output": []},
+            {
+                "path": "features/odd.feature",
+                "status": "failed",
+                "output": {"stdout": {"written": 10, "kept": 10, "spill_path": None}},
+            },
+            {"path": "features/hook.feature", "status": "errored", "error": "after_feature raised"},
         ],
         "not_run": "nothing",
     }
@@ -717,7 +725,6 @@ def html_idle(context, label, percent):
     'message "{message}"'
 )
 def html_flaky(context, location, statuses, message):
-    section = page(context).find("details")
     section = next(d for d in page(context).iter("details") if "Flaky" in d.find("summary").text())
     (item,) = [li for li in section.find("ul").children if isinstance(li, Node)]
     assert item.find("code").text() == location, item.text()
@@ -936,3 +943,84 @@ ALLOWED_TAGS = {
     "code", "pre", "ul", "ol", "li", "b", "table", "thead", "tbody", "tr", "th", "td",
     "footer",
 }  # fmt: skip
+
+
+@then(
+    'the HTML report says the stdout of "{name}" was truncated, with the bytes written, kept and '
+    "dropped of the JSON report"
+)
+def html_truncated(context, name):
+    (entry,) = [t for t in context.html_json["tasks"] if t["path"].endswith(name)]
+    stdout = entry["output"]["stdout"]
+    assert stdout["truncated"], stdout
+    facts = (
+        f"stdout: {stdout['written']} bytes written, {stdout['kept']} kept, "
+        f"{stdout['dropped']} dropped (truncated)"
+    )
+    paragraphs = [p.text() for p in failure_block(context, name).iter("p")]
+    assert any(text.startswith(facts + "; full output: ") for text in paragraphs), paragraphs
+
+
+@given(
+    'the JSON run report has a feature "{path}" that worker {worker:d} ran from +{start:d} s to '
+    "+{end:d} s, inside another one's time"
+)
+def inner_task(context, path, worker, start, end):
+    context.document["tasks"].append(task(path, start, end - start, worker=worker))
+    context.document["scenarios"].append(scenario(path, 2))
+    context.document["run"]["counts"]["passed"] += 1
+
+
+@given('the JSON run report has a feature "{path}" that no worker ran')
+def unselected_task(context, path):
+    entry = task(path, None, 0.0, worker=0, status="skipped")
+    entry["started"] = 0.0  # what the runner writes for scenarios no worker ran
+    context.document["tasks"].append(entry)
+    context.document["scenarios"].append(scenario(path, 2, "skipped"))
+    context.document["run"]["counts"]["skipped"] += 1
+
+
+@then('the HTML report lists "{location}" as {status} among the failing scenarios')
+def html_failing_status(context, location, status):
+    block = failure_block(context, location.rsplit(":", 1)[0])
+    items = [li for li in block.iter("li") if li.find("code").text() == location]
+    assert len(items) == 1, block.text()[:500]
+    assert items[0].find("span", "badge").text() == status, items[0].text()
+
+
+@then('the HTML report shows of "{path}" "{facts}" and no output tail: its JSON has none')
+def html_stats_without_tail(context, path, facts):
+    block = failure_block(context, path)
+    assert any(p.text() == f"stdout: {facts}" for p in block.iter("p")), block.text()[:500]
+    assert block.find("pre", "tail") is None
+
+
+@given("a JSON run report with nothing in it")
+def empty_document(context):
+    context.document = {}
+
+
+@then("the HTML report's header says the run passed, and its failures section that nothing failed")
+def html_nothing_failed(context):
+    header = page(context).find("header")
+    assert header.classes == {"passed"}, header.attrs
+    assert page(context).find("p", "verdict").text() == "scenarios: 0 passed, 0 failed, 0 skipped"
+    summaries = [d.find("summary").text() for d in page(context).iter("details")]
+    assert "Failing and errored scenarios (none)" in summaries, summaries
+
+
+@then('the HTML report has no section "{ident}"')
+def html_no_section(context, ident):
+    assert page(context).by_id(ident) is None
+
+
+@then('a JSON file that holds a list is refused as "{message}"')
+def json_list_refused(context, message):
+    path = suite_dir(context) / "list.json"
+    path.write_text("[1, 2]", encoding="utf-8")
+    refusal = None
+    try:
+        list(read_items(str(path)))
+    except ValueError as error:
+        refusal = str(error)
+    assert refusal == message, refusal

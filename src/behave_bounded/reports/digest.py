@@ -190,7 +190,7 @@ class Digest:
                 digest._add_scenario(item, budget)
             elif section == "tasks":
                 digest._add_task(item, budget)
-            elif section == "not_run":
+            else:
                 digest.not_run.append(dict(item))
         return digest
 

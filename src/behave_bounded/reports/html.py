@@ -197,8 +197,8 @@ def _header(page: _Page) -> str:
     flaky = sum(digest.flaky for digest in page.digests)
     has_flaky = any(digest.has_flaky for digest in page.digests)
     numbers = {key: counts.get(key, 0) for key in shown}
-    if has_flaky:
-        numbers["flaky"] = counts.get("flaky", flaky) if "flaky" in counts else flaky
+    if has_flaky:  # the data knows about reruns: scenarios that passed only on a rerun
+        numbers["flaky"] = flaky
     if counts.get("not_run"):
         numbers["not_run"] = counts["not_run"]
     for key, number in numbers.items():
@@ -229,16 +229,11 @@ def _legend() -> str:
 
 
 def _timeline(page: _Page) -> str:
-    unplaced = [task for task in page.tasks if task.started is None and task.lane is not None]
-    note = ""
-    if unplaced:
-        note = f'<p class="note">{len(unplaced)} task(s) without a start time are not drawn.</p>'
-    lanes = (
-        "one lane per worker slot" if any(t.by_slot for t in page.tasks) else "one lane per worker"
-    )
+    by_slot = any(task.by_slot for task in page.tasks)
+    lanes = "one lane per worker slot" if by_slot else "one lane per worker"
     body = (
         f'<p class="note">{lanes}; hover a bar for its feature, status and duration; each lane '
-        "ends with the share of the run it sat idle.</p>" + svg(page.digests) + _legend() + note
+        "ends with the share of the run it sat idle.</p>" + svg(page.digests) + _legend()
     )
     return _details("Timeline", body, anchor="timeline")
 
@@ -405,7 +400,7 @@ class _Feature:
         return worst([*statuses, *(Status(s) for s in self.counts)]).value
 
     def row(self, start: float | None) -> list[str]:
-        workers = sorted({t.worker for t in self.tasks if t.worker is not None})
+        workers = sorted({t.worker for t in self.tasks if t.worker is not None and t.started})
         shown = ", ".join(map(str, workers[:3])) + (", ..." if len(workers) > 3 else "")
         starts = [t.started for t in self.tasks if t.started]
         offset = f"+{min(starts) - start:.2f} s" if starts and start else ""
@@ -581,11 +576,6 @@ class HtmlReport:
             write_html(self.path, [digest], budget=budget)
         finally:
             self._remove_json()
-
-    def discard(self) -> None:
-        """Drop the report without writing PATH (removes the temporary files)."""
-        self._json.discard()
-        self._remove_json()
 
     def _remove_json(self) -> None:
         with contextlib.suppress(OSError):
