@@ -35,6 +35,10 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
       @step("the report directory is removed")
       def removes_reports(context):
           shutil.rmtree("reports")
+
+      @step("the artifact directory is removed")
+      def removes_artifacts(context):
+          shutil.rmtree(".behave-bounded")
       """
     And a feature file "a_slow.feature":
       """
@@ -135,6 +139,18 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
     And the last line is "scenarios: 2 passed, 0 failed, 0 skipped"
     And stderr contains "behave-bounded: warning: cannot write reports/run.html: "
     And the file "reports/run.html" does not exist
+
+  Scenario: the record for --last-failed that cannot be written is only a warning: it is no report asked for
+    Given a feature file "g_removes.feature":
+      """
+      Feature: removes the artifact directory
+        Scenario: removes it
+          Given the artifact directory is removed
+      """
+    When I run the runner with "-j 2 --html reports/run.html features/a_slow.feature features/g_removes.feature"
+    Then the exit code is 0
+    And stderr contains "behave-bounded: warning: cannot write .behave-bounded/last-run.json: "
+    And the HTML report "reports/run.html" parses, its tags balanced, with no script and no external URL
 
   Scenario: an interrupted run still writes its page, marked partial first, listing what did not finish
     Given a feature file "f_hangs.feature":
