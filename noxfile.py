@@ -1,4 +1,4 @@
-"""Sessions: lint, coverage_report, reliability, unit_tests (default) and bench (on demand).
+"""Sessions: lint, coverage_report, reliability, unit_tests (default); bench, html_screenshot.
 
 `nox` runs the defaults. `nox -s unit_tests -- features/some.feature` runs one file: the
 session's arguments go to the runner unchanged.
@@ -99,3 +99,15 @@ def bench(session: nox.Session) -> None:
     """
     session.install("-e", ".[test]", "behavex")
     session.run("python", "scripts/benchmark.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def html_screenshot(session: nox.Session) -> None:
+    """The --html report of a generated run in headless Chromium: drawn, not blank.
+
+    Not a default session yet. Installs Debian's `chromium` with apt when it is missing and
+    this machine can (root, apt), otherwise fails saying what to install. The screenshot is
+    left in `.behave-bounded/html-screenshot.png`.
+    """
+    _install(session)
+    session.run("python", "scripts/html_screenshot.py", *session.posargs)

@@ -202,7 +202,7 @@ Feature: CI at scale: report files, longest-first scheduling, serial features, s
       | features/e_serial.feature |
     And the output contains "run stopped early: --stop after the first failure"
 
-  Scenario: a report whose directory disappears during the run is a warning, not a lost verdict
+  Scenario: a report whose directory disappears during the run is an error, not a lost verdict
     Given a feature file "zz_removes.feature":
       """
       Feature: removes the report directory
@@ -220,7 +220,7 @@ Feature: CI at scale: report files, longest-first scheduling, serial features, s
       """
     When I run the runner with "-j 1 --json reports/run.json"
     Then the exit code is 1
-    And stderr contains "behave-bounded: warning: cannot write reports/run.json:"
+    And stderr contains "behave-bounded: error: cannot write reports/run.json:"
     And the last line is "scenarios: 6 passed, 2 failed, 0 skipped"
 
   Scenario: with a selection, --scheme scenario reports unselected scenarios as skipped, as --scheme feature does

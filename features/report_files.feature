@@ -121,6 +121,16 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
       | features/auth/login.feature | []    | 3      | 1767225601.5 |                         | true           | errored | 20000, 10000, 10000, true, /spill/3.stdout   | 0, 0, 0, false, null   |
       | features/cart.feature       | []    | 2      | null         | worker 2 died (SIGKILL) | true           | errored | 0, 0, 0, false, null                         | 0, 0, 0, false, null   |
 
+  Scenario: the JSON report carries the tail of a failing task's output, at most --show-output, never a passing one's
+    Given a JSON report at "run.json" with show output 1000 bytes in a temporary directory
+    When a JSON report receives the failing feature "features/loud.feature" whose stdout is 4995 bytes of lines of 2-byte characters and whose stderr is "oops"
+    And a JSON report receives the feature "features/cart.feature" whose worker died: "worker 2 died (SIGKILL)"
+    And a JSON report receives the passing feature "features/quiet.feature" with 3000 bytes of stdout
+    And a JSON report is closed after a run of 1 jobs from 0 to 1
+    Then a JSON report's task "features/loud.feature" has as stdout tail the last 999 bytes of its stdout, no character cut, and as stderr tail "oops"
+    And a JSON report's task "features/cart.feature" has empty tails
+    And a JSON report's task "features/quiet.feature" has no tails
+
   Scenario Outline: a run cut short (<why>) still writes valid files, marked partial, listing what never ran
     Given a JSON report and a JUnit report at "run.json" and "run.xml" in a temporary directory
     When a JSON report and a JUnit report receive the passing feature "features/a.feature"
@@ -297,7 +307,7 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
     Then merging returned the problem "DIR/gone.xml: missing (no such file)" and the counts:
       | passed | failed | errored | skipped | undefined | xfailed | xpassed | not_run |
       | 3      | 1      | 0       | 1       | 0         | 0       | 0       | 0       |
-    And merging in-process with the kind "xml" is refused: "unknown report kind 'xml': expected 'json' or 'junit'"
+    And merging in-process with the kind "xml" is refused: "unknown report kind 'xml': expected 'json', 'junit' or 'html'"
 
   Scenario: merging --help prints the usage; an output that cannot be written is a usage error
     Given merging reads the JSON reports

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark of behave-bounded: five parts, one Markdown table each (run by `nox -s bench`).
+"""The benchmark of behave-bounded: six parts, one Markdown table each (run by `nox -s bench`).
 
 A measurement, not a test: it prints every table with a ratio against the reference named in
 each row, writes them to ``.behave-bounded/benchmark.md``, and ends with the list of missed
@@ -9,7 +9,8 @@ targets. Exit code 0 even when targets are missed; 1 only when something could n
 2. memory flatness: peak RSS of worker and parent when one feature prints up to 4 GiB;
 3. end-to-end wall time: behave, behave-bounded -j 1 / -j 2, behavex, file order vs LPT;
 4. overhead: start-up on an empty and a 1-scenario suite, 2,000 one-scenario features;
-5. preflight: ``validate-tags`` on 1,000 feature files.
+5. preflight: ``validate-tags`` on 1,000 feature files;
+6. the HTML report: page size and build time for 1,000 and 10,000 features.
 
 How processes are measured. Every command of parts 2-5 runs with a wall clock
 (``time.perf_counter``) around ``subprocess.run``. The commands that are Python modules
@@ -37,13 +38,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import tracemalloc
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
 from behave_bounded.capture import BoundedTextIO, Keep
+from behave_bounded.reports.digest import Budget, Digest, read_items
+from behave_bounded.reports.html import write_html
+from behave_bounded.reports.json import JsonReport
+from behave_bounded.reports.meta import RunMeta
+from behave_bounded.results import (
+    CapturedStream,
+    ScenarioResult,
+    Status,
+    StreamStats,
+    Task,
+    TaskResult,
+)
 
 MiB = 2**20
 GiB = 2**30
@@ -857,6 +871,103 @@ def part_preflight(files: int, runs: int) -> Table:
     return table
 
 
+# -- part 6: the HTML report -----------------------------------------------------------------
+
+HTML_SLOTS = 8
+HTML_SCENARIOS = 3
+HTML_FAILING_EVERY = 100  # 1 % of the features fail, each with 64 KiB of output per stream
+
+
+def html_results(count: int) -> Iterator[TaskResult]:
+    """A run's finished features: 3 scenarios each, on 8 slots, 1 % failing loudly."""
+    clock = [1767225600.0] * HTML_SLOTS
+    for number in range(count):
+        path = f"features/area_{number // 100:03d}/feature_{number:05d}.feature"
+        failing = number % HTML_FAILING_EVERY == 7
+        slot = number % HTML_SLOTS
+        duration = 0.2 + (number * 7919 % 1000) / 250
+        scenarios = tuple(
+            ScenarioResult(
+                f"{path}:{3 + 4 * line}",
+                f"scenario {line} of feature {number}",
+                Status.FAILED if failing and line == 0 else Status.PASSED,
+                duration / HTML_SCENARIOS,
+                f"assertion failed in feature {number}" if failing and line == 0 else "",
+            )
+            for line in range(HTML_SCENARIOS)
+        )
+        text = f"{number:07d} output!\n" * (4096 if failing else 4)  # 64 KiB, or 64 bytes
+        size = len(text)
+        yield TaskResult(
+            task=Task(number, path, (), HTML_SCENARIOS),
+            scenarios=scenarios,
+            duration=duration,
+            stdout=CapturedStream(text, StreamStats("stdout", size, size, None)),
+            stderr=CapturedStream(text, StreamStats("stderr", size, size, None)),
+            worker=slot + 1,
+            started=clock[slot],
+        )
+        clock[slot] += duration + 0.01
+
+
+def html_build(json_path: Path, html_path: Path) -> float:
+    """What --html does when a run closes, after its JSON report is written: seconds."""
+    started = time.perf_counter()
+    budget = Budget()
+    write_html(str(html_path), [Digest.of(read_items(str(json_path)), budget)], budget=budget)
+    return time.perf_counter() - started
+
+
+def part_html(sizes: Sequence[int], runs: int) -> Table:
+    """Part 6: the page's size and build time grow with the features, not with their output."""
+    table = Table("6. HTML report: size and build time", "size / 10 MB")
+    for count in sizes:
+        with tempfile.TemporaryDirectory(prefix="bb-bench-html-") as directory:
+            json_path, html_path = Path(directory, "run.json"), Path(directory, "run.html")
+            progress(f"html: writing the JSON report of {count} features")
+            report = JsonReport(str(json_path))
+            for result in html_results(count):
+                report.add(result, result.started)
+            report.close(
+                RunMeta.current(
+                    started=1767225600.0, ended=1767225600.0 + count, jobs=HTML_SLOTS,
+                    settings={}, argv=["benchmark"],
+                )
+            )  # fmt: skip
+            progress(f"html: drawing the page of {count} features")
+            seconds = [html_build(json_path, html_path) for _ in range(runs)]
+            gc.collect()
+            tracemalloc.start()
+            html_build(json_path, html_path)
+            peak = tracemalloc.get_traced_memory()[1] / MiB
+            tracemalloc.stop()
+            page = html_path.stat().st_size / MB
+            json_size = json_path.stat().st_size / MB
+        size = Figure((page,), "MB")
+        limit = Figure((10.0,), "MB")
+        table.rows += [
+            Row(f"{count} features: build time", Figure(tuple(seconds), "s"), "", None),
+            Row(
+                f"{count} features: page size",
+                size,
+                "10 MB",
+                ratio(size, limit),
+                "< 10 MB" if count >= 10_000 else "",
+                page < 10 if count >= 10_000 else None,
+            ),
+            Row(f"{count} features: JSON report read", Figure((json_size,), "MB"), "", None),
+            Row(f"{count} features: peak heap while drawing", Figure((peak,), "MiB"), "", None),
+        ]
+    table.notes.append(
+        f"{HTML_SCENARIOS} scenarios per feature on {HTML_SLOTS} worker slots; 1 % of the "
+        "features fail with 64 KiB of output per stream (in the JSON report as tails); build "
+        "time = reading the JSON report item by item, the digest and the atomic write of the "
+        "page, as --html does when a run closes; heap peak measured with tracemalloc in one "
+        "more run."
+    )
+    return table
+
+
 # -- main -----------------------------------------------------------------------------------
 
 
@@ -904,7 +1015,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 3)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, 1 run")
-    parser.add_argument("--parts", default="1,2,3,4,5", help="comma-separated parts to run")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="comma-separated parts to run")
     parser.add_argument("--output", type=Path, default=Path(".behave-bounded/benchmark.md"))
     options = parser.parse_args(argv)
     if options.runs is None:
@@ -914,9 +1025,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     try:
         options.parts = {int(part) for part in options.parts.split(",") if part.strip()}
     except ValueError:
-        parser.error("--parts takes numbers 1 to 5, comma-separated")
-    if not options.parts or not options.parts <= {1, 2, 3, 4, 5}:
-        parser.error("--parts takes numbers 1 to 5, comma-separated")
+        parser.error("--parts takes numbers 1 to 6, comma-separated")
+    if not options.parts or not options.parts <= {1, 2, 3, 4, 5, 6}:
+        parser.error("--parts takes numbers 1 to 6, comma-separated")
     return options
 
 
@@ -931,6 +1042,7 @@ def run_parts(options: argparse.Namespace) -> tuple[list[Table], list[str]]:
         3: lambda: [part_e2e(runs)],
         4: lambda: part_overhead(500 if quick else 2000, runs),
         5: lambda: [part_preflight(1000, runs)],
+        6: lambda: [part_html([1000, 10_000], runs)],
     }
     tables: list[Table] = []
     failures: list[str] = []

@@ -479,6 +479,62 @@ def json_crashed(context, path, error):
     context.rf_json.add(crashed(path, error, 2, 1), None)
 
 
+@given('a JSON report at "{name}" with show output {limit:d} bytes in a temporary directory')
+def json_report_show_output(context, name, limit):
+    context.rf_json_path = str(workdir(context) / name)
+    context.rf_json = JsonReport(context.rf_json_path, show_output=limit)
+
+
+@when(
+    'a JSON report receives the failing feature "{path}" whose stdout is {size:d} bytes of lines '
+    'of 2-byte characters and whose stderr is "{stderr}"'
+)
+def json_receives_loud(context, path, size, stderr):
+    text = "".join(f"{n:04d}" + "\u00e9" * 5 + "\n" for n in range(size // 15))
+    assert len(text.encode()) == size, len(text.encode())
+    context.rf_loud_stdout = text
+    task_result = replace(
+        result(path, numbered(1, Status.FAILED, path), stdout=stream("stdout", text)),
+        stderr=stream("stderr", stderr),
+    )
+    context.rf_json.add(task_result, 1.0)
+
+
+@when('a JSON report receives the passing feature "{path}" with {size:d} bytes of stdout')
+def json_receives_passing_output(context, path, size):
+    stdout = stream("stdout", "p" * size)
+    context.rf_json.add(result(path, numbered(1, Status.PASSED, path), stdout=stdout, index=2))
+
+
+def json_task(context, path: str) -> dict:
+    (found,) = [t for t in json_data(context)["tasks"] if t["path"] == path]
+    return found
+
+
+@then(
+    'a JSON report\'s task "{path}" has as stdout tail the last {size:d} bytes of its stdout, no '
+    'character cut, and as stderr tail "{stderr}"'
+)
+def json_tail(context, path, size, stderr):
+    output = json_task(context, path)["output"]
+    tail = output["stdout"]["tail"]
+    assert len(tail.encode()) == size, len(tail.encode())  # 1000 bytes less half a character
+    assert context.rf_loud_stdout.endswith(tail) and "\ufffd" not in tail, tail[:20]
+    assert output["stderr"]["tail"] == stderr, output["stderr"]
+
+
+@then('a JSON report\'s task "{path}" has empty tails')
+def json_empty_tails(context, path):
+    output = json_task(context, path)["output"]
+    assert (output["stdout"]["tail"], output["stderr"]["tail"]) == ("", ""), output
+
+
+@then('a JSON report\'s task "{path}" has no tails')
+def json_no_tails(context, path):
+    output = json_task(context, path)["output"]
+    assert "tail" not in output["stdout"] and "tail" not in output["stderr"], output
+
+
 @when("a JSON report is closed after a run of {jobs:d} jobs from {started:g} to {ended:g}")
 def json_closed(context, jobs, started, ended):
     context.rf_json.close(meta(started, ended, jobs))

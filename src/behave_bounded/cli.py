@@ -28,7 +28,7 @@ from behave_bounded.run import execute
 
 EPILOG = """\
 Subcommands: `behave-bounded validate-tags [PATHS]` checks TDD and memory-budget tags only;
-`behave-bounded merge-reports OUT --json|--junit FILES...` merges shard reports.
+`behave-bounded merge-reports OUT --json|--junit|--html FILES...` merges shard reports.
 Any other option, and the paths, go to behave (see `behave --help`): -t/--tags, -n/--name,
 -i/-e, -D name=value, --dry-run, --stop, -f/--format, ... Settings also come from the
 environment (BEHAVE_BOUNDED_<NAME>) and from [tool.behave-bounded] in pyproject.toml;
@@ -166,7 +166,8 @@ def report_collection_error(error: CollectionError) -> None:
 def _merge_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="behave-bounded merge-reports",
-        description="Merge the --json or --junit-xml reports of CI shards into one file.",
+        description="Merge the --json or --junit-xml reports of CI shards into one file, or "
+        "draw one HTML report from their --json reports (--html).",
         epilog="Exit codes: 0 all passed, 1 failures or a partial shard, 2 usage error or a "
         "missing, unreadable, corrupt or wrong-kind input.",
         allow_abbrev=False,
@@ -175,6 +176,13 @@ def _merge_parser() -> argparse.ArgumentParser:
     kinds = parser.add_mutually_exclusive_group(required=True)
     kinds.add_argument("--json", dest="kind", action="store_const", const="json")
     kinds.add_argument("--junit", dest="kind", action="store_const", const="junit")
+    kinds.add_argument(
+        "--html",
+        dest="kind",
+        action="store_const",
+        const="html",
+        help="FILES are JSON reports; OUT is one HTML page, a timeline lane group per shard",
+    )
     parser.add_argument("inputs", metavar="FILES", nargs="+", help="the shard reports")
     return parser
 
@@ -185,7 +193,7 @@ def _merge_error(message: str) -> int:
 
 
 def merge_reports_main(argv: list[str]) -> int:
-    """``behave-bounded merge-reports OUT --json|--junit FILES...``; verdict last on stdout."""
+    """``behave-bounded merge-reports OUT --json|--junit|--html FILES...``; verdict last."""
     try:
         args = _merge_parser().parse_args(argv)
     except SystemExit as exit_:  # --help

@@ -195,6 +195,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("serial_tag", parse_tag_name, "serial", "tag of features run one at a time", "TAG"),
     Option("junit_xml", parse_path, None, "write one merged JUnit XML report", "PATH"),
     Option("json", parse_path, None, "write the machine-readable run report", "PATH"),
+    Option("html", parse_path, None, "write the HTML run report (timeline, failures)", "PATH"),
     Option(
         "tdd_strict",
         parse_bool,
@@ -229,6 +230,7 @@ class Settings:
     serial_tag: str = "serial"
     junit_xml: str | None = None
     json: str | None = None
+    html: str | None = None
     behave_args: tuple[str, ...] = field(default=())
 
     def worker_count(self, task_count: int, environ: Mapping[str, str] | None = None) -> int:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 #: Longest error message a scenario result carries; longer ones keep head and tail.
 MAX_MESSAGE_CHARS = 4096
+#: Longest captured output (behave's capture) a failing scenario's result carries: its tail.
+MAX_CAPTURED_CHARS = 64 * 1024
 
 
 class Status(enum.StrEnum):
@@ -95,6 +97,9 @@ class ScenarioResult:
     #: Class name of the exception that failed the scenario ("AssertionError", ...), or "".
     #: TDD tags invert only failures by assertion; anything else stays an error.
     error_type: str = ""
+    #: What behave captured of a scenario that failed (stdout, stderr, log; its report), the
+    #: last :data:`MAX_CAPTURED_CHARS` at most; "" for a scenario that passed.
+    captured: str = ""
     #: Set only for a scenario that ran under a ``@memory_budget_*`` tag and was measured.
     memory: MemoryFigures | None = None
 

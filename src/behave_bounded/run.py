@@ -28,6 +28,7 @@ from behave_bounded.reports.formatters import (
     UndefinedSnippets,
     formatters_configured,
 )
+from behave_bounded.reports.html import HtmlReport
 from behave_bounded.reports.json import JsonReport
 from behave_bounded.reports.junit import JUnitReport
 from behave_bounded.reports.meta import RunMeta
@@ -299,20 +300,26 @@ def _merge(run: RunResult, phase: RunResult) -> None:
     run.wall_time += phase.wall_time
 
 
-ReportFile: TypeAlias = JsonReport | JUnitReport
+ReportFile: TypeAlias = JsonReport | JUnitReport | HtmlReport
 
 
 def _report_files(settings: Settings, *, record_last_run: bool) -> list[ReportFile]:
-    """--json and --junit-xml, and the last run's JSON report in the artifact directory."""
+    """--json, --junit-xml, --html, and the last run's JSON report in the artifact directory."""
     files: list[ReportFile] = []
-    _check_report_paths(("--json", settings.json), ("--junit-xml", settings.junit_xml))
+    _check_report_paths(
+        ("--json", settings.json), ("--junit-xml", settings.junit_xml), ("--html", settings.html)
+    )
     if settings.json:
-        files.append(JsonReport(settings.json))
+        files.append(JsonReport(settings.json, settings.show_output))
     if settings.junit_xml:
         files.append(JUnitReport(settings.junit_xml, settings.show_output))
+    if settings.html:  # a view of the JSON report: it keeps a private one next to its path
+        files.append(HtmlReport(settings.html, settings.show_output))
     if record_last_run:
         try:
-            files.append(JsonReport(os.path.join(settings.artifacts, LAST_RUN)))
+            files.append(
+                JsonReport(os.path.join(settings.artifacts, LAST_RUN), settings.show_output)
+            )
         except (OSError, UsageError) as error:
             warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
     return files
@@ -337,6 +344,7 @@ def _check_report_paths(*options: tuple[str, str | None]) -> None:
 def _close_report_files(
     files: list[ReportFile], settings: Settings, run: RunResult, started: float, workers: int
 ) -> None:
+    """Close every report file; one that cannot be written is a report error (exit 1)."""
     reason = run.setup_error or run.stopped_early
     meta = RunMeta.current(
         started=started,
@@ -352,7 +360,12 @@ def _close_report_files(
         try:
             report_file.close(meta, never_ran=run.never_ran, interrupted=run.interrupted)
         except OSError as error:
-            warn(f"cannot write {report_file.path}: {error}")
+            # A report the user asked for fails the run; the record for --last-failed is only
+            # a convenience.
+            if report_file.path == os.path.join(settings.artifacts, LAST_RUN):
+                warn(f"cannot write {report_file.path}: {error}")
+            else:
+                run.report_errors.append(f"cannot write {report_file.path}: {error}")
 
 
 def _discard_needless_spills(result: TaskResult, show_output: int) -> None:

@@ -48,7 +48,14 @@ from behave_bounded.record import (
     runs_in_worker,
     statements,
 )
-from behave_bounded.results import ScenarioResult, Status, Task, TaskResult, clip
+from behave_bounded.results import (
+    MAX_CAPTURED_CHARS,
+    ScenarioResult,
+    Status,
+    Task,
+    TaskResult,
+    clip,
+)
 
 _STATUS = {
     BehaveStatus.passed: Status.PASSED,
@@ -347,7 +354,17 @@ def scenario_result(scenario: Any) -> ScenarioResult:
         tags=tuple(sorted(str(tag) for tag in scenario.effective_tags)),
         error_type=type(failing).__name__ if failing is not None else "",
         memory=budget.figures if budget else None,
+        captured=_captured_tail(scenario) if status.fails_run else "",
     )
+
+
+def _captured_tail(scenario: Any) -> str:
+    """behave's report of what it captured for the scenario: the tail, bounded."""
+    captured = getattr(scenario, "captured", None)
+    if captured is None or not captured.has_output():
+        return ""
+    text = str(captured.make_simple_report())
+    return text[-MAX_CAPTURED_CHARS:]
 
 
 def _restore_signals(parent_handlers: dict[int, Any]) -> None:

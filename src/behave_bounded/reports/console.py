@@ -239,11 +239,7 @@ class ConsoleReport:
         )
         self._list("features that did not finish (interrupted)", (t.label for t in run.interrupted))
         self._list("features that never ran", (t.label for t in run.never_ran))
-        for error in [*run.teardown_errors, *run.report_errors]:
-            self.print(f"error: {error}")
-        if run.setup_error:
-            self.print(f"error: {run.setup_error}")
-            print(f"behave-bounded: error: {run.setup_error}", file=sys.stderr, flush=True)
+        self._errors(run)
         if run.stopped_early:
             self.print(f"run stopped early: {run.stopped_early}")
         breakdown = ", ".join(f"{counts[status]} {status.value}" for status in _BREAKDOWN)
@@ -263,6 +259,15 @@ class ConsoleReport:
         self.stream.flush()
         self.print(f"scenarios: {passed} passed, {failed} failed, {skipped} skipped")
         return exit_code(run, failed)
+
+    def _errors(self, run: RunResult) -> None:
+        """Errors of the run outside any scenario: in the summary; the grave ones on stderr too."""
+        for error in run.teardown_errors:
+            self.print(f"error: {error}")
+        # A report the user asked for that is missing, or a worker that could not start.
+        for error in [*run.report_errors, *([run.setup_error] if run.setup_error else [])]:
+            self.print(f"error: {error}")
+            print(f"behave-bounded: error: {error}", file=self.errors, flush=True)
 
     def _list(self, title: str, lines: Iterable[str]) -> None:
         items = list(_bounded(lines))

@@ -85,7 +85,7 @@ def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
     }
 
 
-def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
+def _scenario_json(task: Task, scenario: ScenarioResult, show_output: int) -> dict[str, object]:
     entry: dict[str, object] = {
         "location": scenario.location,
         "feature": task.path,
@@ -99,21 +99,36 @@ def _scenario_json(task: Task, scenario: ScenarioResult) -> dict[str, object]:
     }
     if scenario.memory is not None:  # only a scenario with a @memory_budget_* tag has figures
         entry["memory"] = asdict(scenario.memory)
+    if scenario.captured:  # what behave captured of a failing scenario: its tail
+        entry["captured"] = tail(scenario.captured, show_output)
     return entry
 
 
-def _stream_json(stream: CapturedStream) -> dict[str, object]:
+def tail(text: str, limit: int) -> str:
+    """The last at most ``limit`` bytes (UTF-8) of ``text``, never starting inside a character."""
+    data = text.encode("utf-8", "replace")
+    if len(data) <= limit:
+        return text
+    return data[len(data) - limit :].decode("utf-8", "ignore")
+
+
+def _stream_json(stream: CapturedStream, tail_limit: int | None) -> dict[str, object]:
     stats = stream.stats
-    return {
+    entry: dict[str, object] = {
         "written": stats.written,
         "kept": stats.kept,
         "dropped": stats.dropped,
         "truncated": stats.truncated,
         "spill_path": stats.spill_path,
     }
+    if tail_limit is not None:  # a failing task: what it printed last, as the console shows
+        entry["tail"] = tail(stream.text, tail_limit)
+    return entry
 
 
-def _task_json(result: TaskResult, started: float | None) -> dict[str, object]:
+def _task_json(result: TaskResult, started: float | None, show_output: int) -> dict[str, object]:
+    status = task_status(result)
+    tail_limit = show_output if status.fails_run else None
     return {
         "path": result.task.path,
         "lines": list(result.task.lines),
@@ -122,16 +137,24 @@ def _task_json(result: TaskResult, started: float | None) -> dict[str, object]:
         "duration": round(result.duration, 6),
         "error": result.error,
         "feature_failed": result.feature_failed,
-        "status": task_status(result).value,
-        "output": {"stdout": _stream_json(result.stdout), "stderr": _stream_json(result.stderr)},
+        "status": status.value,
+        "output": {
+            "stdout": _stream_json(result.stdout, tail_limit),
+            "stderr": _stream_json(result.stderr, tail_limit),
+        },
     }
 
 
 class JsonReport:
-    """--json PATH: versioned, documented schema (:data:`SCHEMA_VERSION`), streamed to disk."""
+    """--json PATH: versioned, documented schema (:data:`SCHEMA_VERSION`), streamed to disk.
 
-    def __init__(self, path: str) -> None:
+    ``show_output`` (``--show-output``) bounds the ``tail`` of each stream of a failing task:
+    the part of its output the console showed, so the report can show it too.
+    """
+
+    def __init__(self, path: str, show_output: int = 64 * 1024) -> None:
         self.path = path
+        self.show_output = show_output
         self._doc = JsonDocument(path, "--json")
         self._closed = False
 
@@ -140,8 +163,8 @@ class JsonReport:
         self._check_open()
         for scenario in result.scenarios:
             self._doc.counts.add(scenario.status.value)
-            self._doc.append("scenarios", _scenario_json(result.task, scenario))
-        self._doc.append("tasks", _task_json(result, started))
+            self._doc.append("scenarios", _scenario_json(result.task, scenario, self.show_output))
+        self._doc.append("tasks", _task_json(result, started, self.show_output))
 
     def close(
         self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()

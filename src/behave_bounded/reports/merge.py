@@ -1,5 +1,8 @@
 """Merging the reports of CI shards into one (``behave-bounded merge-reports``).
 
+JSON shards merge into one JSON report, JUnit shards into one JUnit file, and JSON shards into
+one HTML page (``--html``) with a lane group per shard.
+
 Shard JUnit files are read with expat directly, one ``<testsuite>`` at a time, and a file with
 a DTD is refused, so no entity is ever expanded (no billion laughs, no external entities).
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +19,10 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 from xml.parsers import expat
 
+from behave_bounded.atomic import temp_file
+from behave_bounded.errors import UsageError
+from behave_bounded.reports.digest import Budget, Digest, items_of
+from behave_bounded.reports.html import write_html
 from behave_bounded.reports.json import (
     JSON_SECTIONS,
     SCHEMA,
@@ -127,6 +135,77 @@ def _status_of(item: Mapping[str, object]) -> str:
     return status
 
 
+def _read_json_shard(path: str) -> tuple[dict[str, Any], Counts, _Shard]:
+    """A shard's JSON report, checked: its document, its recounted counts, what it says."""
+    data = _load_json(path)
+    run = data["run"]
+    counts = _recount(data)
+    if counts.as_dict() != {key: run["counts"].get(key, 0) for key in COUNT_KEYS}:
+        raise _BadInput("corrupt report: its counts do not match its scenarios")
+    shard = _Shard(
+        path=path,
+        started=run["started"],
+        ended=run["ended"],
+        jobs=run["jobs"],
+        versions={key: str(value) for key, value in run["versions"].items()},
+        settings=run["settings"],
+        partial=run["partial"],
+        reason=run["reason"],
+        lost=run["lost"],
+    )
+    return data, counts, shard
+
+
+def _load_json(path: str) -> dict[str, Any]:
+    with _open_input(path) as file:
+        if _first_byte(file) == b"<":
+            raise _BadInput("wrong kind: an XML file, not a JSON run report (--junit?)")
+        raw = file.read()
+    if not raw.strip():
+        raise _BadInput("corrupt JSON: the file is empty")
+    try:
+        data = json.loads(raw)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise _BadInput(f"corrupt JSON: {error}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        schema = data.get("schema") if isinstance(data, dict) else None
+        raise _BadInput(f"wrong kind: not a {SCHEMA} file (schema {schema!r})")
+    if data.get("version") != SCHEMA_VERSION:
+        raise _BadInput(
+            f"unsupported report version {data.get('version')!r} (this merge reads "
+            f"version {SCHEMA_VERSION})"
+        )
+    _check(data)
+    return data
+
+
+def _check(data: dict[str, Any]) -> None:
+    run = _as(data.get("run"), dict, "run")
+    for key in ("started", "ended"):
+        _as(run.get(key), (int, float), f"run.{key}")
+    _as(run.get("jobs"), int, "run.jobs")
+    for key in ("partial", "lost"):
+        _as(run.get(key), bool, f"run.{key}")
+    _as(run.get("reason"), str, "run.reason")
+    _as(run.get("versions"), dict, "run.versions")
+    _as(run.get("settings"), dict, "run.settings")
+    _as(run.get("counts"), dict, "run.counts")
+    for section in JSON_SECTIONS:
+        for item in _as(data.get(section), list, section):
+            _as(item, dict, f"an item of {section}")
+
+
+def _recount(data: dict[str, Any]) -> Counts:
+    counts = Counts()
+    for scenario in data["scenarios"]:
+        counts.add(_status_of(scenario))
+    for entry in data["not_run"]:
+        slots = _as(entry.get("scenarios"), int, "not_run.scenarios")
+        counts.add(_status_of(entry), slots)
+        counts.add("not_run", slots)
+    return counts
+
+
 class _JsonMerger:
     """Merges JSON run reports: one input in memory at a time, checked before it is used."""
 
@@ -134,75 +213,12 @@ class _JsonMerger:
         self.doc = JsonDocument(out, "merge-reports")
 
     def add(self, path: str) -> _Shard:
-        data = self._load(path)
-        run = data["run"]
-        counts = self._recount(data)
-        if counts.as_dict() != {key: run["counts"].get(key, 0) for key in COUNT_KEYS}:
-            raise _BadInput("corrupt report: its counts do not match its scenarios")
+        data, counts, shard = _read_json_shard(path)
         for section in JSON_SECTIONS:
             for item in data[section]:
                 self.doc.append(section, item)
         self.doc.counts.update(counts)
-        return _Shard(
-            path=path,
-            started=run["started"],
-            ended=run["ended"],
-            jobs=run["jobs"],
-            versions={key: str(value) for key, value in run["versions"].items()},
-            settings=run["settings"],
-            partial=run["partial"],
-            reason=run["reason"],
-            lost=run["lost"],
-        )
-
-    def _load(self, path: str) -> dict[str, Any]:
-        with _open_input(path) as file:
-            if _first_byte(file) == b"<":
-                raise _BadInput("wrong kind: an XML file, not a JSON run report (--junit?)")
-            raw = file.read()
-        if not raw.strip():
-            raise _BadInput("corrupt JSON: the file is empty")
-        try:
-            data = json.loads(raw)
-        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
-            raise _BadInput(f"corrupt JSON: {error}") from None
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            schema = data.get("schema") if isinstance(data, dict) else None
-            raise _BadInput(f"wrong kind: not a {SCHEMA} file (schema {schema!r})")
-        if data.get("version") != SCHEMA_VERSION:
-            raise _BadInput(
-                f"unsupported report version {data.get('version')!r} (this merge reads "
-                f"version {SCHEMA_VERSION})"
-            )
-        self._check(data)
-        return data
-
-    @staticmethod
-    def _check(data: dict[str, Any]) -> None:
-        run = _as(data.get("run"), dict, "run")
-        for key in ("started", "ended"):
-            _as(run.get(key), (int, float), f"run.{key}")
-        _as(run.get("jobs"), int, "run.jobs")
-        for key in ("partial", "lost"):
-            _as(run.get(key), bool, f"run.{key}")
-        _as(run.get("reason"), str, "run.reason")
-        _as(run.get("versions"), dict, "run.versions")
-        _as(run.get("settings"), dict, "run.settings")
-        _as(run.get("counts"), dict, "run.counts")
-        for section in JSON_SECTIONS:
-            for item in _as(data.get(section), list, section):
-                _as(item, dict, f"an item of {section}")
-
-    @staticmethod
-    def _recount(data: dict[str, Any]) -> Counts:
-        counts = Counts()
-        for scenario in data["scenarios"]:
-            counts.add(_status_of(scenario))
-        for entry in data["not_run"]:
-            slots = _as(entry.get("scenarios"), int, "not_run.scenarios")
-            counts.add(_status_of(entry), slots)
-            counts.add("not_run", slots)
-        return counts
+        return shard
 
     @property
     def counts(self) -> Counts:
@@ -215,6 +231,42 @@ class _JsonMerger:
 
     def discard(self) -> None:
         self.doc.discard()
+
+
+class _HtmlMerger:
+    """Draws one HTML page from shard JSON reports, a lane group per shard.
+
+    Each input is read and checked as the JSON merge reads it (one in memory at a time); the
+    page keeps only each shard's bounded digest.
+    """
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+        self.counts = Counts()
+        self.budget = Budget()
+        self.digests: list[Digest] = []
+        try:  # before any input is read: an output that cannot be written is a usage error
+            probe, fd = temp_file(out, ".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as error:
+            raise UsageError(
+                f"merge-reports {out}: cannot write the report: {error.strerror or error}"
+            ) from None
+
+    def add(self, path: str) -> _Shard:
+        data, counts, shard = _read_json_shard(path)
+        self.digests.append(Digest.of(items_of(data), self.budget, source=path))
+        self.counts.update(counts)
+        return shard
+
+    def write(self, meta: RunMeta, merged_from: Sequence[str]) -> None:
+        run = run_json(meta, self.counts)
+        run["merged_from"] = list(merged_from)
+        write_html(self.out, self.digests, run, self.budget)
+
+    def discard(self) -> None:
+        """Nothing to remove: the page is written in one atomic step."""
 
 
 class _SuiteReader:
@@ -353,11 +405,21 @@ def _float(text: str) -> float:
         return 0.0
 
 
+_MERGERS: dict[str, Callable[[str], _JsonMerger | _JUnitMerger | _HtmlMerger]] = {
+    "json": _JsonMerger,
+    "junit": _JUnitMerger,
+    "html": _HtmlMerger,
+}
+
+
 def merge(out: str, kind: str, inputs: Sequence[str]) -> MergeOutcome:
-    """Merge reports of one kind ("json" or "junit") into ``out``; see :func:`merge_reports`."""
-    if kind not in ("json", "junit"):
-        raise ValueError(f"unknown report kind {kind!r}: expected 'json' or 'junit'")
-    merger: _JsonMerger | _JUnitMerger = _JsonMerger(out) if kind == "json" else _JUnitMerger(out)
+    """Merge reports of one kind into ``out``; see :func:`merge_reports`.
+
+    ``kind`` is "json", "junit" or "html" (an HTML page drawn from shard JSON reports).
+    """
+    if kind not in _MERGERS:
+        raise ValueError(f"unknown report kind {kind!r}: expected 'json', 'junit' or 'html'")
+    merger = _MERGERS[kind](out)
     problems: list[str] = []
     shards: list[_Shard] = []
     try:
@@ -368,10 +430,10 @@ def merge(out: str, kind: str, inputs: Sequence[str]) -> MergeOutcome:
                 problems.append(f"{path}: {error}")
         meta = _merged_meta(out, kind, inputs, shards, problems)
         merged_from = [shard.path for shard in shards]
-        if isinstance(merger, _JsonMerger):
-            merger.write(meta, merged_from)
-        else:
+        if isinstance(merger, _JUnitMerger):
             merger.write(meta, merged_from, problems)
+        else:
+            merger.write(meta, merged_from)
     finally:
         merger.discard()
     return MergeOutcome(

@@ -29,7 +29,12 @@ _ORDER = (
 
 def feature_status(scenarios: Iterable[ScenarioResult]) -> Status:
     """The worst status among a feature's scenarios (skipped when it has none)."""
-    present = {s.status for s in scenarios}
+    return worst(s.status for s in scenarios)
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """The worst of some statuses, in the order a feature's status is decided (skipped: none)."""
+    present = set(statuses)
     return next((status for status in _ORDER if status in present), Status.SKIPPED)
 
 
