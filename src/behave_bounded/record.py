@@ -107,6 +107,10 @@ def runs_in_worker(format_name: str) -> bool:
     return module.split(".")[0] in WORKER_FORMATTER_MODULES
 
 
+#: The event of text behave printed to stdout itself (not a formatter call).
+PRINTED = "printed"
+
+
 # -- the records ------------------------------------------------------------------------------
 
 
@@ -575,6 +579,11 @@ class Recorder(Formatter):  # type: ignore[misc]
 
     def rule_finished(self) -> None:
         self.events.append(("rule_finished", None, None))
+
+    def printed(self, text: str) -> None:
+        """What behave itself prints between formatter calls: the captured output of a hook
+        that failed (its ``CaptureSink2Print``). Plain behave prints it to stdout there."""
+        self.events.append((PRINTED, None, text))
 
     def eof(self) -> None:
         self.events.append(("eof", None, None))

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from behave.capture import CaptureSink2Print
 from behave.formatter._registry import select_formatter_class
 from behave.model import Scenario as BehaveScenario
 from behave.model import Step as BehaveStep
@@ -98,6 +99,18 @@ class TaskOutcome(NamedTuple):
     failed: bool  # behave's own verdict (hook errors, cleanup errors, ...)
     records: bytes  # pickled FeatureRecords, or b"" when nobody asked for them
     snippets: tuple[str, ...]  # behave's snippets for the undefined steps, in run order
+
+
+def _print_into(recorder: Recorder) -> None:
+    """behave prints a failed hook's captured output to stdout: record it in its place among
+    the formatter calls instead, so the parent prints it where plain behave would."""
+    recorder_ref = recorder
+
+    def print_captured_output(sink: Any, captured: Any) -> None:
+        if sink.should_print(captured):
+            recorder_ref.printed(str(captured.make_report()))
+
+    CaptureSink2Print.print_captured_output = print_captured_output
 
 
 def watched(run: Callable[[Any, Any], bool], session: WorkerSession) -> Callable[[Any, Any], bool]:
@@ -200,6 +213,7 @@ class WorkerSession:
         self.runner = Runner(config)
         self.recorder = Recorder(config, max_output)
         self.runner.formatters = [self.recorder, *self.formatters]
+        _print_into(self.recorder)
         self.journal = journal
         self.task: Task | None = None
         self.record_mode = RecordMode.FAILING

@@ -14,6 +14,7 @@ takes its place) and behave's summary reporter (the runner's summary takes its p
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
@@ -102,7 +103,10 @@ class BehaveFormatters:
         if not pairs and not reporters:
             return None
         formatters = [select_formatter_class(spec.name)(spec.opener, config) for spec in pairs]
-        return cls(config, Replayer(formatters, reporters), features, tasks, spill_dir)
+        view = cls(config, Replayer(formatters, reporters), features, tasks, spill_dir)
+        if view.writes_stdout:  # behave's own prints go where its formatters' output goes
+            view.replayer.printed = sys.stdout
+        return view
 
     @property
     def writes_stdout(self) -> bool:

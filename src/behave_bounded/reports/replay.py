@@ -38,6 +38,7 @@ from behave.runner_util import make_undefined_step_snippets
 
 from behave_bounded.finalize import ABSORBING, Fate, crash_fates, fate_message
 from behave_bounded.record import (
+    PRINTED,
     ErrorRecord,
     FeatureRecord,
     FrameRecord,
@@ -49,7 +50,7 @@ from behave_bounded.record import (
 )
 
 #: Events whose element belongs to the scenario being reported (the scenario has not ended).
-_IN_SCENARIO = frozenset({"step", "match", "result", "embedding"})
+_IN_SCENARIO = frozenset({"step", "match", "result", "embedding", PRINTED})
 
 
 # -- stand-ins for what cannot cross a process ------------------------------------------------
@@ -257,9 +258,17 @@ class ReplayMismatch(Exception):
 class Replayer:
     """Drives formatters and reporters with recorded features, as behave's runner would."""
 
-    def __init__(self, formatters: Sequence[Any], reporters: Sequence[Any] = ()) -> None:
+    def __init__(
+        self,
+        formatters: Sequence[Any],
+        reporters: Sequence[Any] = (),
+        printed: TextIO | None = None,
+    ) -> None:
+        """``printed`` receives what behave printed itself (a failed hook's captured output):
+        stdout for a real run, the rendered text for the console's view, None to drop it."""
         self.formatters = list(formatters)
         self.reporters = list(reporters)
+        self.printed = printed
         self.step_definitions: list[StepDefinitionStandIn] = []
 
     def replay(self, feature: Any, record: FeatureRecord) -> None:
@@ -283,6 +292,11 @@ class Replayer:
             reporter.feature(feature)
 
     def _call(self, name: str, element: Any, payload: Any) -> None:
+        if name == PRINTED:
+            if self.printed is not None:
+                self.printed.write(payload + "\n")
+                self.printed.flush()
+            return
         if name in ("uri",):
             args: tuple[Any, ...] = (payload,)
         elif name == "match":
@@ -328,7 +342,7 @@ def render_records(
         return ""
     stream = io.StringIO()
     formatter = select_formatter_class(format_name)(StreamOpener(stream=stream), config)
-    replayer = Replayer([formatter])
+    replayer = Replayer([formatter], printed=stream)
     for record in loads_records(data):
         feature = parse_feature(record.path, config.lang)
         if feature is None:
