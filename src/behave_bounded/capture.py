@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import collections
 import contextlib
-import enum
 import fcntl
 import io
 import os
@@ -28,7 +27,7 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
 
-from behave_bounded.results import CapturedStream, StreamStats
+from behave_bounded.results import CapturedStream, Keep, StreamStats
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -61,14 +60,6 @@ _TEXT_SLICE: Final = 1024 * 1024
 #: How long stop() waits for the drain thread; it finishes in milliseconds unless wedged.
 _STOP_TIMEOUT: Final = 30.0
 _CONTINUATION = range(0x80, 0xC0)
-
-
-class Keep(enum.StrEnum):
-    """Which part of a stream longer than the limit is kept."""
-
-    HEAD = "head"
-    TAIL = "tail"
-    BOTH = "both"  # a quarter of the limit for the head, three quarters for the tail
 
 
 #: Matches the line :func:`format_sentinel` writes where output was cut.

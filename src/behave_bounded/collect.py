@@ -3,19 +3,28 @@
 Behave's own :class:`~behave.configuration.Configuration` reads ``behave.ini`` /
 ``[tool.behave]`` and the selection options, and behave's own path logic finds the base
 directory and the feature files; we only parse each file ourselves so that every file that
-does not parse is reported (``path:line: message``) instead of stopping at the first one.
+does not parse is reported (``path:line: message``, behave's message) instead of stopping at
+the first one. A configuration file behave cannot read is one line naming the file, and the
+option and value when the problem is one value, instead of behave's traceback.
 """
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import io
 import os
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from behave.configuration import Configuration
+from behave.configuration import (
+    Configuration,
+    config_filenames,
+    configfile_options_iter,
+    read_configuration,
+)
 from behave.exception import (
     ConfigError,
     InvalidFileLocationError,
@@ -30,8 +39,9 @@ from behave.parser import ParserError
 from behave.runner import Runner
 from behave.runner_util import collect_feature_locations, parse_features
 
-from behave_bounded.errors import CollectionError, UsageError
-from behave_bounded.results import Task
+from behave_bounded.config import display_path
+from behave_bounded.errors import CollectionError, ConfigurationError, UsageError
+from behave_bounded.results import Task, clip
 
 #: Behave options whose meaning a parallel run cannot keep; each is refused with a reason.
 UNSUPPORTED_BEHAVE_OPTIONS = {
@@ -79,14 +89,84 @@ def behave_configuration(behave_args: Sequence[str]) -> Any:
         lines = [line for line in stderr.getvalue().splitlines() if line.strip()]
         reason = lines[-1].split("error: ", 1)[-1] if lines else "invalid arguments"
         raise UsageError(reason) from None
-    except (ConfigError, TagExpressionError) as error:
-        # Tag expression errors draw a pointer under the expression: keep the words only.
-        lines = [line.strip() for line in str(error).splitlines() if "(HERE)" not in line]
-        raise UsageError(f"{type(error).__name__}: {'; '.join(filter(None, lines))}") from None
+    except (ConfigError, TagExpressionError, configparser.Error, ValueError, OSError) as error:
+        raise _configuration_error(error) from None
     for attribute, reason in UNSUPPORTED_BEHAVE_OPTIONS.items():
         if getattr(config, attribute, None):
             raise UsageError(f"not supported in a parallel run: {reason}")
     return config
+
+
+def _configuration_error(error: Exception) -> UsageError:
+    """The one line that says why behave's configuration could not be made."""
+    problem = config_file_problem()
+    if problem:  # a file behave read (behave.ini, pyproject.toml, ...) is the cause
+        return ConfigurationError(problem)
+    if isinstance(error, ConfigError | TagExpressionError):
+        # Tag expression errors draw a pointer under the expression: keep the words only.
+        lines = [line.strip() for line in str(error).splitlines() if "(HERE)" not in line]
+        return UsageError(f"{type(error).__name__}: {'; '.join(filter(None, lines))}")
+    return UsageError(f"behave's configuration: {type(error).__name__}: {one_line(str(error))}")
+
+
+def one_line(text: str) -> str:
+    """A message of several lines as one: its non-empty lines joined by ``; ``, clipped."""
+    return clip("; ".join(line.strip() for line in text.splitlines() if line.strip()), 1000)
+
+
+def config_file_problem() -> str:
+    """What is wrong with the first configuration file behave cannot read, or ``""``.
+
+    Each file behave reads (``config_filenames``: behave.ini, .behaverc, setup.cfg, tox.ini,
+    pyproject.toml, here and in the home directory) is read again on its own with behave's
+    own reader, so the file is named; for an ini file whose problem is one value, the
+    option and the value are named as well.
+    """
+    for path in config_filenames():
+        shown = display_path(os.path.normpath(path))
+        try:
+            read_configuration(path)
+        except configparser.Error as error:
+            return f"{shown}: cannot read: {_configparser_reason(error)}"
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
+            return f"{shown}: cannot read: {one_line(str(error))}"
+        except ConfigError as error:  # a [tool.behave] value of the wrong type
+            return f"{shown} [tool.behave]: {one_line(str(error))}"
+        except (ValueError, TypeError, LookupError) as error:
+            return f"{shown}: {_bad_ini_value(path) or one_line(str(error))}"
+    return ""
+
+
+def _configparser_reason(error: configparser.Error) -> str:
+    """configparser's reason on one line, led by the line number where it has one."""
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        return f"line {error.lineno}: not a [section] header: {error.line.strip()!r}"
+    if isinstance(error, configparser.ParsingError):  # its lines are repr()s already
+        return "; ".join(f"line {number}: cannot parse {text}" for number, text in error.errors)
+    if isinstance(error, configparser.DuplicateOptionError):
+        return f"line {error.lineno}: [{error.section}] {error.option} is set twice"
+    if isinstance(error, configparser.DuplicateSectionError):
+        return f"line {error.lineno}: [{error.section}] appears twice"
+    return one_line(str(error))
+
+
+def _bad_ini_value(path: str) -> str:
+    """``[behave] NAME: invalid value 'RAW': REASON`` for the value behave cannot convert."""
+    parser = configparser.ConfigParser()
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # behave's case-sensitive keys
+    parser.read(path, encoding="utf-8")
+    for name, action, value_type in configfile_options_iter(parser):
+        raw = parser.get("behave", name, raw=True)
+        try:
+            if action == "store_true":
+                parser.getboolean("behave", name)
+            elif value_type:
+                parts = raw.splitlines() if action == "append" else [raw]
+                for part in parts:
+                    value_type(part.strip())
+        except (ValueError, TypeError, LookupError) as error:
+            return f"[behave] {name}: invalid value {raw!r}: {one_line(str(error))}"
+    return ""
 
 
 def find_base_dir(config: Any) -> str:
@@ -97,7 +177,24 @@ def find_base_dir(config: Any) -> str:
             runner.setup_paths()
     except ConfigError as error:
         raise CollectionError([f"{', '.join(config.paths) or 'features'}: {error}"]) from None
+    except BehaveFileNotFoundError as error:  # an @file listing feature paths is missing
+        raise CollectionError([f"{_missing(config, str(error))}: no such file"]) from None
     return str(runner.base_dir)
+
+
+def _missing(config: Any, name: str) -> str:
+    """The path as the user wrote it: ``@list.txt`` for a missing list of feature paths."""
+    return f"@{name}" if f"@{name}" in config.paths else name
+
+
+def parse_problem(path: str, error: Exception) -> str:
+    """``path:line: message`` for a feature file that does not parse, in behave's words."""
+    if isinstance(error, ParserError):
+        message = one_line(str(error.args[0])) if error.args else ""
+        return f"{path}:{error.line or 0}: {message or 'cannot parse'}"
+    if isinstance(error, OSError | UnicodeDecodeError):
+        return f"{path}:0: cannot read: {error}"
+    return f"{path}:0: cannot parse: {type(error).__name__}: {error}"
 
 
 def _group_by_file(locations: Sequence[FileLocation]) -> dict[str, list[FileLocation]]:
@@ -105,11 +202,6 @@ def _group_by_file(locations: Sequence[FileLocation]) -> dict[str, list[FileLoca
     for location in locations:
         grouped.setdefault(os.path.normpath(location.filename), []).append(location)
     return grouped
-
-
-def _relative(path: str) -> str:
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
 
 
 def collect(config: Any) -> list[FeatureInfo]:
@@ -125,13 +217,8 @@ def collect(config: Any) -> list[FeatureInfo]:
     for path, file_locations in grouped.items():
         try:
             parsed = parse_features(file_locations, language=config.lang)
-        except ParserError as error:
-            line = getattr(error, "line", None) or 0
-            message = str(error.args[0]).split("\n", 1)[0] if error.args else str(error)
-            problems.append(f"{_relative(path)}:{line}: {message}")
-            continue
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(f"{_relative(path)}:0: cannot read: {error}")
+        except (ParserError, OSError, UnicodeDecodeError) as error:
+            problems.append(parse_problem(display_path(path), error))
             continue
         lines = tuple(sorted({loc.line for loc in file_locations if loc.line}))
         for feature in parsed:
@@ -144,11 +231,11 @@ def collect(config: Any) -> list[FeatureInfo]:
 def _feature_info(feature: Any, path: str, lines: tuple[int, ...], config: Any) -> FeatureInfo:
     scenarios = tuple(
         ScenarioInfo(
-            location=f"{_relative(scenario.filename)}:{scenario.line}",
+            location=f"{display_path(scenario.filename)}:{scenario.line}",
             name=scenario.name,
             tags=tuple(str(tag) for tag in scenario.effective_tags),
             selected=bool(scenario.should_run(config)),
         )
         for scenario in feature.walk_scenarios()
     )
-    return FeatureInfo(path=_relative(path), lines=lines, name=feature.name, scenarios=scenarios)
+    return FeatureInfo(path=display_path(path), lines=lines, name=feature.name, scenarios=scenarios)

@@ -107,7 +107,11 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     if settings.last_failed:
         features = _last_failed(features, settings.artifacts, stream)
     if settings.shard:
+        collected = len(features)
         features = shard(features, *settings.shard, durations)
+        origin = f" ({settings.shard_origin})" if settings.shard_origin else ""
+        k, n = settings.shard
+        stream.write(f"shard {k}/{n}{origin}: {len(features)} of {collected} feature file(s)\n")
     tasks, serial = make_tasks(features, settings.scheme, durations, settings.serial_tag)
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     report = ConsoleReport(

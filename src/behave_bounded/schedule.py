@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TypeGuard
 from behave_bounded.atomic import write_atomically
 from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.errors import UsageError
-from behave_bounded.results import Status, Task, TaskResult
+from behave_bounded.results import Scheme, Status, Task, TaskResult
 
 #: Seconds per scenario assumed when no feature has a recorded duration yet. Its value only
 #: matters relative to recorded durations; with none recorded, every feature is estimated
@@ -36,9 +36,7 @@ ALPHA = 0.5
 MAX_FILE_BYTES = 32 * 2**20
 #: Longest duration the file may hold for one feature (about 30 years): a sanity bound.
 MAX_SECONDS = 1e9
-SCHEMES = ("feature", "scenario")
 
-_SHARD = re.compile(r"(\d+)/(\d+)", re.ASCII)
 _LOCATION = re.compile(r"(.+):(\d+)", re.ASCII | re.DOTALL)
 _STATUSES = frozenset(status.value for status in Status)
 
@@ -256,11 +254,11 @@ def _line(scenario: ScenarioInfo) -> int:
 
 
 def _units(
-    feature: FeatureInfo, scheme: str, tag: str, seconds: float
+    feature: FeatureInfo, scheme: Scheme, tag: str, seconds: float
 ) -> list[tuple[tuple[int, ...], int, bool, float]]:
     """(lines, scenario count, serial, estimate) of each task the feature becomes."""
     selected = feature.selected
-    if scheme == "feature":
+    if scheme is Scheme.FEATURE:
         serial = any(tag in s.tags for s in selected)
         return [(feature.lines, len(selected), serial, seconds)]
     share = seconds / len(selected)
@@ -269,17 +267,19 @@ def _units(
 
 def make_tasks(
     features: Sequence[FeatureInfo],
-    scheme: str,
+    scheme: Scheme,
     durations: DurationStore,
     serial_tag: str = "serial",
 ) -> tuple[list[Task], list[Task]]:
     """(parallel tasks, serial tasks), each longest first; only selected scenarios run.
 
     Indexes follow collection order (file order, then scenario order), so a task's index does
-    not change when durations do; ties in the order are broken by that index as well.
+    not change when durations do; ties in the order are broken by that index as well. The
+    scheme is a :class:`Scheme` (config parses the text once); anything else is refused.
     """
-    if scheme not in SCHEMES:
-        raise UsageError(f"unknown scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+    if not isinstance(scheme, Scheme):
+        expected = ", ".join(member.value for member in Scheme)
+        raise UsageError(f"unknown scheme {scheme!r}: expected a Scheme ({expected})")
     tag = serial_tag.removeprefix("@")
     parallel: list[tuple[float, Task]] = []
     serial: list[tuple[float, Task]] = []
@@ -295,7 +295,7 @@ def make_tasks(
                 path=feature.path,
                 lines=lines,
                 scenario_count=count,
-                part=scheme == "scenario",
+                part=scheme is Scheme.SCENARIO,
             )
             (serial if is_serial else parallel).append((seconds, task))
     return _longest_first(parallel), _longest_first(serial)
@@ -306,17 +306,6 @@ def _longest_first(weighted: list[tuple[float, Task]]) -> list[Task]:
 
 
 # -- shards ---------------------------------------------------------------------------------
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` (1-based) as (K, N); anything else is a ValueError with the expected form."""
-    match = _SHARD.fullmatch(text.strip())
-    if not match:
-        raise ValueError("expected K/N with 1 <= K <= N")
-    k, n = int(match[1]), int(match[2])
-    if not 1 <= k <= n:
-        raise ValueError("expected K/N with 1 <= K <= N")
-    return k, n
 
 
 def shard(
