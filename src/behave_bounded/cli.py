@@ -16,6 +16,7 @@ from behave_bounded import __version__
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import OPTIONS, Kind, resolve
 from behave_bounded.errors import (
+    EXIT_OK,
     EXIT_SIGINT,
     EXIT_USAGE,
     BoundedError,
@@ -23,15 +24,18 @@ from behave_bounded.errors import (
     UsageError,
 )
 from behave_bounded.run import execute
+from behave_bounded.schedule import merge_duration_files
 
 EPILOG = """\
 Subcommands: `behave-bounded validate-tags [PATHS]` checks TDD and memory-budget tags only;
-`behave-bounded merge-reports OUT --json|--junit FILES...` merges shard reports.
+`behave-bounded merge-reports OUT --json|--junit FILES...` merges shard reports;
+`behave-bounded merge-durations OUT FILES...` merges the shards' durations.json files.
 Any other option, and the paths, go to behave (see `behave --help`): -t/--tags, -n/--name,
 -i/-e, -D name=value, --dry-run, --stop, -f/--format, ... Settings also come from the
 environment (BEHAVE_BOUNDED_<NAME>) and from [tool.behave-bounded] in pyproject.toml;
 the command line wins over the environment, which wins over pyproject.toml.
-Exit codes: 0 passed, 1 failed, 2 usage or collection error, 130/143 interrupted."""
+Exit codes: 0 passed, 1 failed, 2 usage, configuration or collection error,
+130/143 interrupted."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,15 +89,22 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``behave-bounded`` and ``python -m behave_bounded``."""
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "validate-tags":
         from behave_bounded.tdd import validate_tags_main  # noqa: PLC0415 - a fast path
 
-        return validate_tags_main(list(argv[1:]))
+        return validate_tags_main(argv[1:])
+    if argv and argv[0] == "merge-durations":
+        return merge_durations_main(argv[1:])
     if argv and argv[0] == "merge-reports":
         from behave_bounded.report_files import merge_reports_main  # noqa: PLC0415
 
-        return merge_reports_main(list(argv[1:]))
+        return merge_reports_main(argv[1:])
+    return run_main(argv)
+
+
+def run_main(argv: list[str]) -> int:
+    """A run: our flags and behave's arguments; user errors are one line and exit code 2."""
     try:
         flags, behave_args = parse_command_line(argv)
         config = behave_configuration(behave_args)
@@ -108,6 +119,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the supervisor takes over the signals
         print("behave-bounded: interrupted", file=sys.stderr)
         return EXIT_SIGINT
+
+
+def merge_durations_main(argv: list[str]) -> int:
+    """``behave-bounded merge-durations OUT FILES...``: 0 merged, 2 a bad input or usage."""
+    parser = _Parser(
+        prog="behave-bounded merge-durations",
+        description="Merge the durations.json files of the CI jobs of one sharded run.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("out", metavar="OUT", help="the merged durations file to write")
+    parser.add_argument("inputs", nargs="+", metavar="FILE", help="each job's durations.json")
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"behave-bounded merge-durations: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    count, problems = merge_duration_files(args.out, args.inputs)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    files = len(args.inputs) - len(problems)
+    print(f"merge-durations: {count} feature(s) from {files} file(s) into {args.out}")
+    return EXIT_USAGE if problems else EXIT_OK
 
 
 def report_collection_error(error: CollectionError) -> None:

@@ -205,19 +205,60 @@ class DurationStore:
     def save(self) -> str:
         """Write the file atomically; returns (and keeps in ``warning``) why it failed, or ""."""
         run, entries = self._merged()
-        features = {
-            path: {"seconds": e.seconds, "scenarios": e.scenarios, "seen": e.seen}
-            for path, e in sorted(entries.items())
-        }
-        document = {"version": self.VERSION, "run": run, "features": features}
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            text = json.dumps(document, separators=(",", ":"))
-            write_atomically(str(self.path), lambda out: out.write(text))
+            _write_file(self.path, run, entries)
         except OSError as error:
             self.warning = f"cannot save durations to {self.path}: {error}"
             return self.warning
         return ""
+
+
+def _write_file(path: Path, run: int, entries: dict[str, Entry]) -> None:
+    """The durations file, written atomically (its directory created 0700 when missing)."""
+    features = {
+        feature: {"seconds": e.seconds, "scenarios": e.scenarios, "seen": e.seen}
+        for feature, e in sorted(entries.items())
+    }
+    document = {"version": DurationStore.VERSION, "run": run, "features": features}
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = json.dumps(document, separators=(",", ":"))
+    write_atomically(str(path), lambda out: out.write(text))
+
+
+def merge_duration_files(out: str, inputs: Sequence[str]) -> tuple[int, list[str]]:
+    """Merge the durations files of one run's CI jobs into ``out``: (features, problems).
+
+    Every job of a sharded run restored the same file and measured only its own features, so
+    for each feature the entry seen by the newest run counter is the newest measurement; the
+    result is what one unsharded run would have saved. Each missing or corrupt input is a
+    problem (``PATH: reason``); the others are still merged. Nothing is written when no
+    input could be read. Bounded like every durations file (:attr:`DurationStore.MAX_ENTRIES`).
+    """
+    problems: list[str] = []
+    run, merged, read = 0, dict[str, Entry](), 0
+    for name in inputs:
+        try:
+            found = _read_file(Path(name))
+        except CorruptFile as error:
+            problems.append(f"{name}: {error}")
+            continue
+        if found is None:
+            problems.append(f"{name}: no such file")
+            continue
+        read += 1
+        run = max(run, found[0])
+        for feature, entry in found[1].items():
+            if feature not in merged or entry.seen > merged[feature].seen:
+                merged[feature] = entry
+    if not read:
+        return 0, problems
+    entries = _bounded(merged, DurationStore.MAX_ENTRIES)
+    try:
+        _write_file(Path(out), run, entries)
+    except OSError as error:
+        problems.append(f"{out}: cannot write: {error}")
+        return 0, problems
+    return len(entries), problems
 
 
 def _bounded(entries: dict[str, Entry], limit: int) -> dict[str, Entry]:
