@@ -26,10 +26,11 @@ Feature: The CI files in ci/ work as they are: every behave-bounded command in t
     And the console of the job "features" that ran the loud feature stayed under 64 KiB, and its artifacts hold the full output
     And the merged JSON report "**/run.json" of the job "merge" holds every scenario once, with the verdict of an unsharded run
     And the merged JUnit report "**/run.xml" of the job "merge" holds a testcase per scenario
-    And the durations cached for the next run hold every feature of the suite
+    And the durations cached for the next run hold every feature as the job "features" that ran it measured it
     When the pipeline runs again
     Then every job "features" restored the same durations, those the earlier run cached
     And the JSON reports "**/shard-*.json" in the artifacts of the job "features" hold every scenario of the suite exactly once
+    And the durations cached for the next run hold every feature as the job "features" that ran it measured it
 
   Scenario: GitLab CI: the parallel jobs shard by --shard auto and the merge job merges them
     Given a suite for the CI files: 9 features, one of which fails and prints 1 MiB
@@ -42,10 +43,11 @@ Feature: The CI files in ci/ work as they are: every behave-bounded command in t
     And the console of the job "features" that ran the loud feature stayed under 64 KiB, and its artifacts hold the full output
     And the merged JSON report "**/run.json" of the job "merge" holds every scenario once, with the verdict of an unsharded run
     And the merged JUnit report "**/run.xml" of the job "merge" holds a testcase per scenario
-    And the durations cached for the next run hold every feature of the suite
+    And the durations cached for the next run hold every feature as the job "features" that ran it measured it
     When the pipeline runs again
     Then every job "features" restored the same durations, those the earlier run cached
     And the JSON reports "**/shard-*.json" in the artifacts of the job "features" hold every scenario of the suite exactly once
+    And the durations cached for the next run hold every feature as the job "features" that ran it measured it
 
   Scenario: pre-commit: the validate-tags hook passes a clean suite and stops a malformed tag
     Given a suite for the CI files: 9 features, one of which fails and prints 1 MiB

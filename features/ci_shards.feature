@@ -74,6 +74,9 @@ Feature: --shard auto takes the shard from the CI's parallel job variables; merg
     When I run the runner with "merge-durations nothing.json missing.json"
     Then the exit code is 2
     And the file "nothing.json" does not exist
+    When I run the runner with "merge-durations corrupt.json/durations.json one/durations.json"
+    Then the exit code is 2
+    And stderr contains "corrupt.json/durations.json: cannot write: "
     When I run the runner with "merge-durations only-out.json"
     Then the exit code is 2
     And stderr is one line

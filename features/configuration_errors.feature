@@ -20,9 +20,10 @@ Feature: Configuration errors are one line naming the file, and exit code 2; con
     Examples:
       | case                         | file           | content                                     | message                                                                                          |
       | a section header without ]   | behave.ini     | [behave\nstop = yes\n                       | behave.ini: cannot read: line 1: not a [section] header: '[behave'                               |
-      | a boolean that is not one    | behave.ini     | [behave]\nstop = maybe\n                    | behave.ini: [behave] stop: invalid value 'maybe': Not a boolean: maybe                           |
+      | a boolean that is not one    | behave.ini     | [behave]\nformat = plain\njobs = 2\nstop = maybe\n | behave.ini: [behave] stop: invalid value 'maybe': Not a boolean: maybe                |
       | a number that is not one     | setup.cfg      | [behave]\njobs = many\n                     | setup.cfg: [behave] jobs: invalid value 'many'                                                   |
       | an option set twice          | behave.ini     | [behave]\nstop = yes\nstop = no\n           | behave.ini: cannot read: line 3: [behave] stop is set twice                                      |
+      | a section twice              | behave.ini     | [behave]\nstop = yes\n[behave]\n           | behave.ini: cannot read: line 3: [behave] appears twice                                          |
       | a line that is not key=value | tox.ini        | [behave]\nnot a setting\n                   | tox.ini: cannot read: line 2: cannot parse 'not a setting\n'                                    |
       | not UTF-8                    | behave.ini     | [behave]\nstop = caf\xe9\n                  | behave.ini: cannot read: 'utf-8' codec can't decode byte 0xe9                                    |
       | a TOML syntax error          | pyproject.toml | [tool.behave-bounded\njobs = 2\n            | pyproject.toml: cannot read: Expected ']' at the end of a table declaration (at line 1, column 21) |
@@ -45,6 +46,20 @@ Feature: Configuration errors are one line naming the file, and exit code 2; con
     Then the exit code is 2
     And stderr is one line
     And stderr contains "features/e1.feature:1: Parser failure in state=initial at line 1: "Featur: typo"; REASON: No feature found."
+
+  Scenario: a feature file in a language behave does not know is named, not a traceback
+    Given a feature file "lang.feature":
+      """
+      # language: xx
+      Feature: in no known language
+      """
+    When I run the runner with "features"
+    Then the exit code is 2
+    And stderr is one line
+    And stderr contains "features/lang.feature:0: cannot parse: KeyError: 'xx'"
+    When I run the runner with "validate-tags features"
+    Then the exit code is 2
+    And stderr contains "features/lang.feature:0: cannot parse: KeyError: 'xx'"
 
   Scenario: behave --runner reports a missing @file and a parse error in the same words
     Given a feature file "e1.feature":

@@ -244,13 +244,23 @@ def gitlab_junit(context, name):
     assert sorted(cases) == _locations(context.ci_full), cases
 
 
-@then("the durations cached for the next run hold every feature of the suite")
-def cached_durations(context):
+@then(
+    'the durations cached for the next run hold every feature as the job "{name}" that ran it '
+    "measured it"
+)
+def cached_durations(context, name):
     cache = context.ci_pipeline.latest_cache()
     assert cache is not None, "nothing was cached"
     data = json.loads((cache / ".behave-bounded" / "durations.json").read_text(encoding="utf-8"))
     features = sorted({s["feature"] for s in context.ci_full["scenarios"]})
     assert sorted(data["features"]) == features, sorted(data["features"])
+    for job in context.ci_pipeline.instances(name):
+        (report,) = _artifact_files([job], "**/shard-*.json")
+        ran = {s["feature"] for s in json.loads(report.read_text(encoding="utf-8"))["scenarios"]}
+        (measured,) = _artifact_files([job], "**/.behave-bounded/durations.json")
+        entries = json.loads(measured.read_text(encoding="utf-8"))["features"]
+        for feature in ran:
+            assert data["features"][feature] == entries[feature], (feature, job.variables)
 
 
 @then('every job "{name}" restored the same durations, those the earlier run cached')

@@ -89,24 +89,28 @@ def behave_configuration(behave_args: Sequence[str]) -> Any:
         lines = [line for line in stderr.getvalue().splitlines() if line.strip()]
         reason = lines[-1].split("error: ", 1)[-1] if lines else "invalid arguments"
         raise UsageError(reason) from None
-    except (ConfigError, TagExpressionError, configparser.Error, ValueError, OSError) as error:
+    except (ConfigError, TagExpressionError) as error:
         raise _configuration_error(error) from None
+    except (configparser.Error, ValueError, OSError):
+        # Only reading a configuration file raises these here (arguments fail by SystemExit).
+        problem = config_file_problem()
+        if not problem:  # pragma: no cover - no file explains it: a bug, with its traceback
+            raise
+        raise ConfigurationError(problem) from None
     for attribute, reason in UNSUPPORTED_BEHAVE_OPTIONS.items():
         if getattr(config, attribute, None):
             raise UsageError(f"not supported in a parallel run: {reason}")
     return config
 
 
-def _configuration_error(error: Exception) -> UsageError:
-    """The one line that says why behave's configuration could not be made."""
+def _configuration_error(error: ConfigError | TagExpressionError) -> UsageError:
+    """behave's own configuration error, or the file behave read that caused it."""
     problem = config_file_problem()
-    if problem:  # a file behave read (behave.ini, pyproject.toml, ...) is the cause
+    if problem:  # a file behave read (a [tool.behave] value of the wrong type, ...)
         return ConfigurationError(problem)
-    if isinstance(error, ConfigError | TagExpressionError):
-        # Tag expression errors draw a pointer under the expression: keep the words only.
-        lines = [line.strip() for line in str(error).splitlines() if "(HERE)" not in line]
-        return UsageError(f"{type(error).__name__}: {'; '.join(filter(None, lines))}")
-    return UsageError(f"behave's configuration: {type(error).__name__}: {one_line(str(error))}")
+    # Tag expression errors draw a pointer under the expression: keep the words only.
+    lines = [line.strip() for line in str(error).splitlines() if "(HERE)" not in line]
+    return UsageError(f"{type(error).__name__}: {'; '.join(filter(None, lines))}")
 
 
 def one_line(text: str) -> str:
@@ -133,7 +137,7 @@ def config_file_problem() -> str:
         except ConfigError as error:  # a [tool.behave] value of the wrong type
             return f"{shown} [tool.behave]: {one_line(str(error))}"
         except (ValueError, TypeError, LookupError) as error:
-            return f"{shown}: {_bad_ini_value(path) or one_line(str(error))}"
+            return f"{shown}: {_bad_ini_value(path, error)}"
     return ""
 
 
@@ -150,22 +154,28 @@ def _configparser_reason(error: configparser.Error) -> str:
     return one_line(str(error))
 
 
-def _bad_ini_value(path: str) -> str:
+def _bad_ini_value(path: str, error: Exception) -> str:
     """``[behave] NAME: invalid value 'RAW': REASON`` for the value behave cannot convert."""
     parser = configparser.ConfigParser()
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # behave's case-sensitive keys
     parser.read(path, encoding="utf-8")
-    for name, action, value_type in configfile_options_iter(parser):
-        raw = parser.get("behave", name, raw=True)
-        try:
-            if action == "store_true":
-                parser.getboolean("behave", name)
-            elif value_type:
-                parts = raw.splitlines() if action == "append" else [raw]
-                for part in parts:
-                    value_type(part.strip())
-        except (ValueError, TypeError, LookupError) as error:
-            return f"[behave] {name}: invalid value {raw!r}: {one_line(str(error))}"
+    problems = (_ini_value_problem(parser, *option) for option in configfile_options_iter(parser))
+    return next((problem for problem in problems if problem), one_line(str(error)))
+
+
+def _ini_value_problem(
+    parser: configparser.ConfigParser, name: str, action: str, value_type: Any
+) -> str:
+    """Why behave cannot convert this one ``[behave]`` value, as behave converts it, or ``""``."""
+    raw = parser.get("behave", name, raw=True)
+    parts = raw.splitlines() if action == "append" else [raw]
+    try:
+        if action == "store_true":
+            parser.getboolean("behave", name)
+        for part in parts if value_type else ():
+            value_type(part.strip())
+    except (ValueError, TypeError, LookupError) as error:
+        return f"[behave] {name}: invalid value {raw!r}: {one_line(str(error))}"
     return ""
 
 
@@ -217,7 +227,7 @@ def collect(config: Any) -> list[FeatureInfo]:
     for path, file_locations in grouped.items():
         try:
             parsed = parse_features(file_locations, language=config.lang)
-        except (ParserError, OSError, UnicodeDecodeError) as error:
+        except Exception as error:  # a collector reports, it does not crash (`# language: xx`)
             problems.append(parse_problem(display_path(path), error))
             continue
         lines = tuple(sorted({loc.line for loc in file_locations if loc.line}))
