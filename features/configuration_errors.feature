@@ -24,6 +24,7 @@ Feature: Configuration errors are one line naming the file, and exit code 2; con
       | a number that is not one     | setup.cfg      | [behave]\njobs = many\n                     | setup.cfg: [behave] jobs: invalid value 'many'                                                   |
       | an option set twice          | behave.ini     | [behave]\nstop = yes\nstop = no\n           | behave.ini: cannot read: line 3: [behave] stop is set twice                                      |
       | a section twice              | behave.ini     | [behave]\nstop = yes\n[behave]\n           | behave.ini: cannot read: line 3: [behave] appears twice                                          |
+      | an interpolation gone wrong  | behave.ini     | [behave]\ndefault_tags = %(nope)s\n       | behave.ini: cannot read: Bad value substitution: option 'default_tags' in section 'behave' contains an interpolation key 'nope' |
       | a line that is not key=value | tox.ini        | [behave]\nnot a setting\n                   | tox.ini: cannot read: line 2: cannot parse 'not a setting\n'                                    |
       | not UTF-8                    | behave.ini     | [behave]\nstop = caf\xe9\n                  | behave.ini: cannot read: 'utf-8' codec can't decode byte 0xe9                                    |
       | a TOML syntax error          | pyproject.toml | [tool.behave-bounded\njobs = 2\n            | pyproject.toml: cannot read: Expected ']' at the end of a table declaration (at line 1, column 21) |

@@ -91,7 +91,8 @@ def read_pyproject(directory: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
         raise ConfigurationError(f"{display_path(path)}: cannot read: {error}") from None
-    table = data.get("tool", {}).get(PYPROJECT_TABLE, {})
+    tool = data.get("tool", {})
+    table = tool.get(PYPROJECT_TABLE, {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigurationError(f"{display_path(path)}: [tool.{PYPROJECT_TABLE}] must be a table")
     return table
