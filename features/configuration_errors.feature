@@ -29,6 +29,8 @@ Feature: Configuration errors are one line naming the file, and exit code 2; con
       | not UTF-8                    | behave.ini     | [behave]\nstop = caf\xe9\n                  | behave.ini: cannot read: 'utf-8' codec can't decode byte 0xe9                                    |
       | a TOML syntax error          | pyproject.toml | [tool.behave-bounded\njobs = 2\n            | pyproject.toml: cannot read: Expected ']' at the end of a table declaration (at line 1, column 21) |
       | a [tool.behave] of the wrong type | pyproject.toml | [tool.behave]\ntags = "@smoke"\n      | pyproject.toml [tool.behave]: config_tags = '@smoke' (expected: list<str>, was: str)             |
+      | a [tool] that is not a table | pyproject.toml | tool = 3\n                                  | pyproject.toml: [tool.behave] cannot be read as behave's settings: TypeError: 'int' object is not subscriptable |
+      | a [tool.behave] that is not a table | pyproject.toml | [tool]\nbehave = 3\n                | pyproject.toml: [tool.behave] cannot be read as behave's settings: TypeError                     |
       | our own key, a bad value     | pyproject.toml | [tool.behave-bounded]\nkeep = "middle"\n    | pyproject.toml [tool.behave-bounded] keep: invalid value 'middle': expected one of: head, tail, both |
       | our own key, a list for one value | pyproject.toml | [tool.behave-bounded]\njobs = [1, 2]\n | pyproject.toml [tool.behave-bounded] jobs: invalid value [1, 2]: expected a string, number or boolean |
 

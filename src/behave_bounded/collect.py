@@ -91,7 +91,7 @@ def behave_configuration(behave_args: Sequence[str]) -> Any:
         raise UsageError(reason) from None
     except (ConfigError, TagExpressionError) as error:
         raise _configuration_error(error) from None
-    except (configparser.Error, ValueError, OSError):
+    except (configparser.Error, ValueError, OSError, TypeError, LookupError):
         # Only reading a configuration file raises these here (arguments fail by SystemExit).
         problem = config_file_problem()
         if not problem:  # pragma: no cover - no file explains it: a bug, with its traceback
@@ -137,6 +137,9 @@ def config_file_problem() -> str:
         except ConfigError as error:  # a [tool.behave] value of the wrong type
             return f"{shown} [tool.behave]: {one_line(str(error))}"
         except (ValueError, TypeError, LookupError) as error:
+            if path.endswith(".toml"):  # [tool] or [tool.behave] is not a table
+                reason = f"{type(error).__name__}: {one_line(str(error))}"
+                return f"{shown}: [tool.behave] cannot be read as behave's settings: {reason}"
             return f"{shown}: {_bad_ini_value(path, error)}"
     return ""
 
