@@ -22,6 +22,8 @@ from pathlib import Path
 from behave import given, then, when
 from suite_support import kill_leftovers, marked_processes, read_bounded, suite_dir, write
 
+from behave_bounded.config import CI_SHARD_VARIABLES
+
 RUN_TIMEOUT = 300
 
 CPU_STEPS = """
@@ -93,6 +95,9 @@ def runner_command(args: str, module: str = "behave_bounded") -> list[str]:
 def runner_env(context, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEHAVE_BOUNDED_")}
     env.pop("CI_MAX_PROCESSES", None)
+    for ci in CI_SHARD_VARIABLES:  # a CI running these features must not shard their suites
+        env.pop(ci.index, None)
+        env.pop(ci.total, None)
     env["BB_TEST_MARKER"] = context.marker
     env.update(getattr(context, "extra_env", {}))
     env.update(extra or {})

@@ -25,14 +25,14 @@ from hypothesis import given as for_all
 from hypothesis import strategies as st
 
 from behave_bounded.collect import FeatureInfo, ScenarioInfo, behave_configuration, collect
+from behave_bounded.config import parse_shard
 from behave_bounded.errors import UsageError
-from behave_bounded.results import CapturedStream, StreamStats, Task, TaskResult
+from behave_bounded.results import CapturedStream, Scheme, StreamStats, Task, TaskResult
 from behave_bounded.schedule import (
     DurationStore,
     estimate,
     last_failed_locations,
     make_tasks,
-    parse_shard,
     select_locations,
     shard,
 )
@@ -144,12 +144,12 @@ def collected_features(context):
 @when('the scheduler makes tasks with the scheme "{scheme}" and the serial tag "{tag}"')
 def make_tagged_tasks(context, scheme, tag):
     store = current_store(context)
-    context.sched_tasks = make_tasks(context.sched_features, scheme, store, serial_tag=tag)
+    context.sched_tasks = make_tasks(context.sched_features, Scheme(scheme), store, serial_tag=tag)
 
 
 @when('the scheduler makes tasks with the scheme "{scheme}"')
 def make_scheme_tasks(context, scheme):
-    context.sched_tasks = make_tasks(context.sched_features, scheme, current_store(context))
+    context.sched_tasks = make_tasks(context.sched_features, Scheme(scheme), current_store(context))
 
 
 @then("the scheduler estimates these seconds:")
@@ -222,7 +222,7 @@ def any_suite_longest_first(context):
             for path, (count, _, serial) in zip(paths, suite.values(), strict=True)
         ]
         store = memory_store([(f.path, seconds[f.path], len(f.selected)) for f in features])
-        parallel, serial = make_tasks(features, "feature", store)
+        parallel, serial = make_tasks(features, Scheme.FEATURE, store)
         for tasks in (parallel, serial):
             order = [seconds[t.path] for t in tasks]
             assert order == sorted(order, reverse=True), order

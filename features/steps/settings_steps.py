@@ -82,9 +82,10 @@ def no_environment(context):
 
 @given('the command line values "{text}"')
 def command_line(context, text):
+    """A flag's text as the command line's parser hands it to config."""
     name, _, raw = text.partition("=")
-    option = config.OPTIONS_BY_NAME[name]
-    context.settings_cli = {name: option.parse(raw)}
+    assert name in config.OPTIONS_BY_NAME, name
+    context.settings_cli = {name: raw}
 
 
 @given('the command line values ""')
@@ -136,18 +137,23 @@ def userdata_result(context, expected):
 
 @given("the settings jobs={jobs} and max_jobs={max_jobs}")
 def settings_jobs(context, jobs, max_jobs):
-    context.settings = config.Settings(
-        jobs=ast.literal_eval(jobs), max_jobs=ast.literal_eval(max_jobs)
-    )
+    flags = {"jobs": ast.literal_eval(jobs), "max_jobs": ast.literal_eval(max_jobs)}
+    context.settings_cli = {name: str(value) for name, value in flags.items() if value is not None}
 
 
 @when(
     'the worker count is computed for {tasks:d} tasks with CI_MAX_PROCESSES "{ci}" on {cpus:d} CPUs'
 )
 def worker_count(context, tasks, ci, cpus):
+    """CI_MAX_PROCESSES is read with the other settings, from the environment."""
     with mock.patch.object(os, "cpu_count", return_value=cpus):
         try:
-            context.workers = context.settings.worker_count(tasks, {"CI_MAX_PROCESSES": ci})
+            settings = config.resolve(
+                context.settings_cli,
+                environ={"CI_MAX_PROCESSES": ci},
+                directory=_directory(context),
+            )
+            context.workers = settings.worker_count(tasks)
             context.error = None
         except UsageError as error:
             context.error = error

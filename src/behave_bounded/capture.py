@@ -15,7 +15,6 @@ from __future__ import annotations
 import codecs
 import collections
 import contextlib
-import enum
 import fcntl
 import io
 import os
@@ -28,7 +27,7 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
 
-from behave_bounded.results import CapturedStream, StreamStats
+from behave_bounded.results import CapturedStream, Keep, StreamStats
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -61,14 +60,6 @@ _TEXT_SLICE: Final = 1024 * 1024
 #: How long stop() waits for the drain thread; it finishes in milliseconds unless wedged.
 _STOP_TIMEOUT: Final = 30.0
 _CONTINUATION = range(0x80, 0xC0)
-
-
-class Keep(enum.StrEnum):
-    """Which part of a stream longer than the limit is kept."""
-
-    HEAD = "head"
-    TAIL = "tail"
-    BOTH = "both"  # a quarter of the limit for the head, three quarters for the tail
 
 
 #: Matches the line :func:`format_sentinel` writes where output was cut.
@@ -821,6 +812,14 @@ class FdCapture:
 def _spill_prefix(label: str, stream: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._")[-80:] or "task"
     return f"{safe}-{stream}-"
+
+
+def write_private(directory: str, label: str, kind: str, text: str) -> str:
+    """``text`` in a new private file (``mkstemp``, 0600) of a spill directory; its path."""
+    fd, path = tempfile.mkstemp(prefix=_spill_prefix(label, kind), suffix=".log", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as file:
+        file.write(text)
+    return path
 
 
 def _quiet_flush(stream: Any) -> None:

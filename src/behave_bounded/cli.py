@@ -14,7 +14,7 @@ from typing import Any
 
 from behave_bounded import __version__
 from behave_bounded.collect import behave_configuration
-from behave_bounded.config import OPTIONS, from_userdata, parse_bool, resolve
+from behave_bounded.config import OPTIONS, Kind, resolve
 from behave_bounded.errors import (
     EXIT_FAILED,
     EXIT_OK,
@@ -25,15 +25,18 @@ from behave_bounded.errors import (
     UsageError,
 )
 from behave_bounded.run import execute
+from behave_bounded.schedule import merge_duration_files
 
 EPILOG = """\
 Subcommands: `behave-bounded validate-tags [PATHS]` checks TDD and memory-budget tags only;
-`behave-bounded merge-reports OUT --json|--junit|--html FILES...` merges shard reports.
+`behave-bounded merge-reports OUT --json|--junit|--html FILES...` merges shard reports;
+`behave-bounded merge-durations OUT FILES...` merges the shards' durations.json files.
 Any other option, and the paths, go to behave (see `behave --help`): -t/--tags, -n/--name,
 -i/-e, -D name=value, --dry-run, --stop, -f/--format, ... Settings also come from the
 environment (BEHAVE_BOUNDED_<NAME>) and from [tool.behave-bounded] in pyproject.toml;
 the command line wins over the environment, which wins over pyproject.toml.
-Exit codes: 0 passed, 1 failed, 2 usage or collection error, 130/143 interrupted."""
+Exit codes: 0 passed, 1 failed, 2 usage, configuration or collection error,
+130/143 interrupted."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Our flags, one per entry of the options table (a switch has its ``--no-`` twin)."""
     parser = _Parser(
         prog="behave-bounded",
         description="Run behave features in parallel with bounded output, memory and time.",
@@ -53,32 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-h", "--help", action="help", help="show this help and exit")
     parser.add_argument("--version", action="version", version=f"behave-bounded {__version__}")
     for option in OPTIONS:
-        flags = ["-j", option.flag] if option.name == "jobs" else [option.flag]
-        if option.parse is parse_bool:
-            flag = option.flag
-            negative = "--no-" + flag[2:]
-            parser.add_argument(
-                flag,
-                dest=option.name,
-                action="store_const",
-                const=True,
-                default=argparse.SUPPRESS,
-                help=option.help + (" (default)" if option.default else ""),
-            )
-            parser.add_argument(
-                negative,
-                dest=option.name,
-                action="store_const",
-                const=False,
-                default=argparse.SUPPRESS,
-                help=f"the opposite of {flag}" + ("" if option.default else " (default)"),
-            )
+        if option.environment_only:
             continue
-        action = "append" if option.name == "preimport" else "store"
+        if option.kind is Kind.SWITCH:
+            for flag, value in ((option.flag, True), (option.negative_flag, False)):
+                parser.add_argument(
+                    flag,
+                    dest=option.name,
+                    action="store_const",
+                    const=value,
+                    default=argparse.SUPPRESS,
+                    help=(option.help if value else f"the opposite of {option.flag}")
+                    + (" (default)" if option.default is value else ""),
+                )
+            continue
         parser.add_argument(
-            *flags,
+            *option.flags,
             dest=option.name,
-            action=action,
+            action="append" if option.kind is Kind.LIST else "store",
             metavar=option.metavar,
             default=argparse.SUPPRESS,
             help=option.help,
@@ -87,56 +83,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
-    """Our options (parsed and validated) and the arguments that belong to behave."""
+    """Our flags as given (config parses them, with every other source) and behave's args."""
     namespace, behave_args = build_parser().parse_known_args(list(argv))
-    given: dict[str, Any] = {}
-    for name, raw in vars(namespace).items():
-        option = next(o for o in OPTIONS if o.name == name)
-        if option.parse is parse_bool:
-            given[name] = raw
-        elif name == "preimport":
-            given[name] = tuple(m for text in raw for m in _parse(option.flag, text, option.parse))
-        else:
-            given[name] = _parse(option.flag, raw, option.parse)
-    _refuse_conflicts(given)
-    return given, behave_args
-
-
-#: Options that mean nothing together: (option, value that disables it, the other option).
-_CONFLICTS = (
-    ("spill", False, "max_spill", "--max-spill has no effect with --no-spill"),
-    ("max_output", None, "keep", "--keep has no effect with --max-output unlimited"),
-)
-
-
-def _refuse_conflicts(given: dict[str, Any]) -> None:
-    """Options given together on the command line that contradict each other."""
-    for name, value, other, message in _CONFLICTS:
-        if name in given and given[name] is value and other in given:
-            raise UsageError(f"conflicting options: {message}")
-
-
-def _parse(flag: str, raw: str, parse: Any) -> Any:
-    try:
-        return parse(raw)
-    except ValueError as error:
-        raise UsageError(f"{flag}: invalid value {raw!r}: {error}") from None
+    return vars(namespace), behave_args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``behave-bounded`` and ``python -m behave_bounded``."""
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "validate-tags":
         from behave_bounded.tdd import validate_tags_main  # noqa: PLC0415 - a fast path
 
-        return validate_tags_main(list(argv[1:]))
+        return validate_tags_main(argv[1:])
+    if argv and argv[0] == "merge-durations":
+        return merge_durations_main(argv[1:])
     if argv and argv[0] == "merge-reports":
-        return merge_reports_main(list(argv[1:]))
+        return merge_reports_main(argv[1:])
+    return run_main(argv)
+
+
+def run_main(argv: list[str]) -> int:
+    """A run: our flags and behave's arguments; user errors are one line and exit code 2."""
     try:
-        given, behave_args = parse_command_line(argv)
+        flags, behave_args = parse_command_line(argv)
         config = behave_configuration(behave_args)
-        userdata = from_userdata(dict(config.userdata or {}))
-        settings = resolve({**userdata, **given}, tuple(behave_args))
+        settings = resolve(flags, tuple(behave_args), userdata=dict(config.userdata or {}))
         return execute(settings, config=config)
     except CollectionError as error:
         report_collection_error(error)
@@ -147,6 +118,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the supervisor takes over the signals
         print("behave-bounded: interrupted", file=sys.stderr)
         return EXIT_SIGINT
+
+
+def merge_durations_main(argv: list[str]) -> int:
+    """``behave-bounded merge-durations OUT FILES...``: 0 merged, 2 a bad input or usage."""
+    parser = _Parser(
+        prog="behave-bounded merge-durations",
+        description="Merge the durations.json files of the CI jobs of one sharded run.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("out", metavar="OUT", help="the merged durations file to write")
+    parser.add_argument("inputs", nargs="+", metavar="FILE", help="each job's durations.json")
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"behave-bounded merge-durations: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    count, problems = merge_duration_files(args.out, args.inputs)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    files = len(args.inputs) - len(problems)
+    print(f"merge-durations: {count} feature(s) from {files} file(s) into {args.out}")
+    return EXIT_USAGE if problems else EXIT_OK
 
 
 def report_collection_error(error: CollectionError) -> None:

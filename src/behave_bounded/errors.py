@@ -24,6 +24,10 @@ class UsageError(BoundedError):
     """An option, environment variable or configuration key has an invalid value."""
 
 
+class ConfigurationError(UsageError):
+    """A configuration file cannot be read, or settings from any sources contradict each other."""
+
+
 class CollectionError(BoundedError):
     """Features could not be collected; ``problems`` holds one ``path:line: message`` each."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from behave.api.runner import ITestRunner
 
 from behave_bounded.cli import report_collection_error
-from behave_bounded.config import from_userdata, resolve
+from behave_bounded.config import USERDATA_PREFIX, resolve
 from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, BoundedError, CollectionError
 from behave_bounded.run import execute
 
@@ -33,10 +33,12 @@ class ParallelRunner(ITestRunner):  # type: ignore[misc]
 
     def run(self) -> bool:
         try:
-            given = from_userdata(dict(self.config.userdata or {}))
-            if int(getattr(self.config, "jobs", 1) or 1) > 1:
-                given.setdefault("jobs", int(self.config.jobs))
-            settings = resolve(given, behave_command_args(), directory=None)
+            userdata = dict(self.config.userdata or {})
+            # behave's own --jobs (1 means "not given"); -D behave_bounded.jobs=N wins over it.
+            jobs = int(getattr(self.config, "jobs", 1) or 1)
+            if jobs > 1:
+                userdata.setdefault(USERDATA_PREFIX + "jobs", str(jobs))
+            settings = resolve({}, behave_command_args(), userdata=userdata)
             code = execute(settings, config=self.config)
         except CollectionError as error:
             report_collection_error(error)

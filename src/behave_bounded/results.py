@@ -1,4 +1,4 @@
-"""The small, frozen records that cross process boundaries.
+"""The small, frozen records that cross process boundaries, and the enums every side shares.
 
 Every module of the package may import this one; it imports nothing of ours. Each record
 has bounded fields: text fields are cut by whoever builds them (the worker keeps at most
@@ -35,6 +35,21 @@ class Status(enum.StrEnum):
 
 
 _FAILING = frozenset({Status.FAILED, Status.ERRORED, Status.UNDEFINED, Status.XPASSED})
+
+
+class Keep(enum.StrEnum):
+    """Which part of a stream longer than the limit is kept (``--keep``)."""
+
+    HEAD = "head"
+    TAIL = "tail"
+    BOTH = "both"  # a quarter of the limit for the head, three quarters for the tail
+
+
+class Scheme(enum.StrEnum):
+    """What one task sent to a worker is (``--scheme``): a feature file or one scenario."""
+
+    FEATURE = "feature"
+    SCENARIO = "scenario"
 
 
 def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:

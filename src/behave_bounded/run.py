@@ -120,7 +120,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     if settings.last_failed:
         features = _last_failed(features, settings.artifacts, stream)
     if settings.shard:
-        features = shard(features, *settings.shard, durations)
+        features = _shard(features, settings, durations, stream)
     # behave's formatters show features none of whose scenarios is selected: run them too.
     run_unselected = formatters_configured(config)
     tasks, serial = make_tasks(
@@ -138,6 +138,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         max_output=settings.max_output,
         render=lambda result: render_records(result.records, config, _shown_of(result)),
         quiet=behave_views is not None and behave_views.writes_stdout,
+        spill_dir=spill_dir,
     )
     snippets = UndefinedSnippets()
     report.start_progress(len(tasks) + len(serial))
@@ -186,6 +187,18 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         print_snippets(snippets.in_order(), colored=config.has_colored_mode())
     _close_report_files(files, settings, run, started, workers)
     return report.summary(run)
+
+
+def _shard(
+    features: list[FeatureInfo], settings: Settings, durations: DurationStore, stream: TextIO
+) -> list[FeatureInfo]:
+    """This machine's shard of the features; the first line says which and from where."""
+    assert settings.shard is not None
+    k, n = settings.shard
+    mine = shard(features, k, n, durations)
+    origin = f" ({settings.shard_origin})" if settings.shard_origin else ""
+    stream.write(f"shard {k}/{n}{origin}: {len(mine)} of {len(features)} feature file(s)\n")
+    return mine
 
 
 def print_behave_information(config: Any) -> bool:

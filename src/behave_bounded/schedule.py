@@ -24,7 +24,7 @@ from typing import Any, ClassVar, TypeGuard
 from behave_bounded.atomic import write_atomically
 from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.errors import UsageError
-from behave_bounded.results import Status, Task, TaskResult
+from behave_bounded.results import Scheme, Status, Task, TaskResult
 
 #: Seconds per scenario assumed when no feature has a recorded duration yet. Its value only
 #: matters relative to recorded durations; with none recorded, every feature is estimated
@@ -36,9 +36,7 @@ ALPHA = 0.5
 MAX_FILE_BYTES = 32 * 2**20
 #: Longest duration the file may hold for one feature (about 30 years): a sanity bound.
 MAX_SECONDS = 1e9
-SCHEMES = ("feature", "scenario")
 
-_SHARD = re.compile(r"(\d+)/(\d+)", re.ASCII)
 _LOCATION = re.compile(r"(.+):(\d+)", re.ASCII | re.DOTALL)
 _STATUSES = frozenset(status.value for status in Status)
 
@@ -207,19 +205,60 @@ class DurationStore:
     def save(self) -> str:
         """Write the file atomically; returns (and keeps in ``warning``) why it failed, or ""."""
         run, entries = self._merged()
-        features = {
-            path: {"seconds": e.seconds, "scenarios": e.scenarios, "seen": e.seen}
-            for path, e in sorted(entries.items())
-        }
-        document = {"version": self.VERSION, "run": run, "features": features}
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            text = json.dumps(document, separators=(",", ":"))
-            write_atomically(str(self.path), lambda out: out.write(text))
+            _write_file(self.path, run, entries)
         except OSError as error:
             self.warning = f"cannot save durations to {self.path}: {error}"
             return self.warning
         return ""
+
+
+def _write_file(path: Path, run: int, entries: dict[str, Entry]) -> None:
+    """The durations file, written atomically (its directory created 0700 when missing)."""
+    features = {
+        feature: {"seconds": e.seconds, "scenarios": e.scenarios, "seen": e.seen}
+        for feature, e in sorted(entries.items())
+    }
+    document = {"version": DurationStore.VERSION, "run": run, "features": features}
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    text = json.dumps(document, separators=(",", ":"))
+    write_atomically(str(path), lambda out: out.write(text))
+
+
+def merge_duration_files(out: str, inputs: Sequence[str]) -> tuple[int, list[str]]:
+    """Merge the durations files of one run's CI jobs into ``out``: (features, problems).
+
+    Every job of a sharded run restored the same file and measured only its own features, so
+    for each feature the entry seen by the newest run counter is the newest measurement; the
+    result is what one unsharded run would have saved. Each missing or corrupt input is a
+    problem (``PATH: reason``); the others are still merged. Nothing is written when no
+    input could be read. Bounded like every durations file (:attr:`DurationStore.MAX_ENTRIES`).
+    """
+    problems: list[str] = []
+    run, merged, read = 0, dict[str, Entry](), 0
+    for name in inputs:
+        try:
+            found = _read_file(Path(name))
+        except CorruptFile as error:
+            problems.append(f"{name}: {error}")
+            continue
+        if found is None:
+            problems.append(f"{name}: no such file")
+            continue
+        read += 1
+        run = max(run, found[0])
+        for feature, entry in found[1].items():
+            if feature not in merged or entry.seen > merged[feature].seen:
+                merged[feature] = entry
+    if not read:
+        return 0, problems
+    entries = _bounded(merged, DurationStore.MAX_ENTRIES)
+    try:
+        _write_file(Path(out), run, entries)
+    except OSError as error:
+        problems.append(f"{out}: cannot write: {error}")
+        return 0, problems
+    return len(entries), problems
 
 
 def _bounded(entries: dict[str, Entry], limit: int) -> dict[str, Entry]:
@@ -256,11 +295,11 @@ def _line(scenario: ScenarioInfo) -> int:
 
 
 def _units(
-    feature: FeatureInfo, scheme: str, tag: str, seconds: float
+    feature: FeatureInfo, scheme: Scheme, tag: str, seconds: float
 ) -> list[tuple[tuple[int, ...], int, bool, float]]:
     """(lines, scenario count, serial, estimate) of each task the feature becomes."""
     selected = feature.selected
-    if scheme == "feature":
+    if scheme is Scheme.FEATURE:
         serial = any(tag in s.tags for s in selected)
         return [(feature.lines, len(selected), serial, seconds)]
     share = seconds / len(selected)
@@ -269,7 +308,7 @@ def _units(
 
 def make_tasks(
     features: Sequence[FeatureInfo],
-    scheme: str,
+    scheme: Scheme,
     durations: DurationStore,
     serial_tag: str = "serial",
     *,
@@ -278,12 +317,14 @@ def make_tasks(
     """(parallel tasks, serial tasks), each longest first; only selected scenarios run.
 
     Indexes follow collection order (file order, then scenario order), so a task's index does
-    not change when durations do; ties in the order are broken by that index as well.
+    not change when durations do; ties in the order are broken by that index as well. The
+    scheme is a :class:`Scheme` (config parses the text once); anything else is refused.
     ``run_unselected`` also makes a task of each feature with no selected scenario: behave's
     formatters show such features (as skipped), so a worker runs them as plain behave does.
     """
-    if scheme not in SCHEMES:
-        raise UsageError(f"unknown scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
+    if not isinstance(scheme, Scheme):
+        expected = ", ".join(member.value for member in Scheme)
+        raise UsageError(f"unknown scheme {scheme!r}: expected a Scheme ({expected})")
     tag = serial_tag.removeprefix("@")
     parallel: list[tuple[float, Task]] = []
     serial: list[tuple[float, Task]] = []
@@ -302,7 +343,7 @@ def make_tasks(
                 path=feature.path,
                 lines=lines,
                 scenario_count=count,
-                part=scheme == "scenario",
+                part=scheme is Scheme.SCENARIO,
             )
             (serial if is_serial else parallel).append((seconds, task))
     return _longest_first(parallel), _longest_first(serial)
@@ -313,17 +354,6 @@ def _longest_first(weighted: list[tuple[float, Task]]) -> list[Task]:
 
 
 # -- shards ---------------------------------------------------------------------------------
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"K/N"`` (1-based) as (K, N); anything else is a ValueError with the expected form."""
-    match = _SHARD.fullmatch(text.strip())
-    if not match:
-        raise ValueError("expected K/N with 1 <= K <= N")
-    k, n = int(match[1]), int(match[2])
-    if not 1 <= k <= n:
-        raise ValueError("expected K/N with 1 <= K <= N")
-    return k, n
 
 
 def shard(

@@ -31,7 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from behave_bounded import memory
-from behave_bounded.collect import ScenarioInfo
+from behave_bounded.collect import ScenarioInfo, parse_problem
 from behave_bounded.config import parse_size
 from behave_bounded.errors import EXIT_OK, EXIT_USAGE
 from behave_bounded.memory import BUDGET_FORMS, BUDGET_TAG_RE, MEMRAY_EXTRA
@@ -233,18 +233,6 @@ def feature_files(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     return files, problems
 
 
-def _parse_problem(path: str, error: Exception) -> str:
-    from behave.parser import ParserError  # noqa: PLC0415 - behave's parser only, no runner
-
-    if isinstance(error, ParserError):
-        text = str(error.args[0]) if error.args else ""
-        message = "; ".join(line.strip() for line in text.splitlines() if line.strip())
-        return f"{path}:{error.line or 0}: {message or 'cannot parse'}"
-    if isinstance(error, (OSError, UnicodeDecodeError)):
-        return f"{path}:0: cannot read: {error}"
-    return f"{path}:0: cannot parse: {type(error).__name__}: {error}"
-
-
 def scenario_tags(container: Any) -> Iterator[tuple[int, str, set[str]]]:
     """(line, name, effective tags) of every scenario and outline row, as behave walks them.
 
@@ -300,7 +288,7 @@ def _parse_scenarios(paths: Sequence[str]) -> tuple[list[ScenarioInfo], list[str
                 for line, name, tags in walked
             )
         except Exception as error:  # a validator reports, it does not crash
-            problems.append(_parse_problem(path, error))
+            problems.append(parse_problem(path, error))
     return scenarios, problems, len(files)
 
 

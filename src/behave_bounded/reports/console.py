@@ -16,7 +16,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from behave_bounded.capture import SENTINEL_RE, format_sentinel
+from behave_bounded.capture import SENTINEL_RE, format_sentinel, write_private
 from behave_bounded.reports.verdict import exit_code, feature_status
 from behave_bounded.results import (
     CapturedStream,
@@ -100,13 +100,16 @@ class ConsoleReport:
         errors: TextIO | None = None,
         render: Callable[[TaskResult], str] | None = None,
         quiet: bool = False,
+        spill_dir: str | None = None,
     ) -> None:
         """``render`` turns a failing task's records into behave's report of it; ``quiet``:
         a behave formatter writes to the console, so the per-feature lines stay out of its
-        way (the summary still comes last)."""
+        way (the summary still comes last); ``spill_dir`` keeps a report longer than
+        ``show_output`` whole, in a private file the console names."""
         self.stream = stream
         self.render = render
         self.quiet = quiet
+        self.spill_dir = spill_dir
         self.show_output = show_output
         self.workers = workers
         self.max_output = max_output
@@ -185,7 +188,8 @@ class ConsoleReport:
         self.print(header)
         report = self._behave_report(result)
         if report:
-            self.print(tail_text(report, self.show_output, None).rstrip("\n"))
+            kept = self._keep_whole(result, report)
+            self.print(tail_text(report, self.show_output, kept).rstrip("\n"))
         for stream in (result.stdout, result.stderr):
             if not stream.text:
                 continue
@@ -197,6 +201,16 @@ class ConsoleReport:
                 self.print(format_sentinel(stats.name, stats.written, stats.kept, stats.spill_path))
             self.print(shown.rstrip("\n"))
         self.print(f"---- end of {result.task.label}")
+
+    def _keep_whole(self, result: TaskResult, report: str) -> str | None:
+        """A report longer than the console shows goes whole to the run's spill directory."""
+        if self.spill_dir is None or len(report.encode("utf-8", "replace")) <= self.show_output:
+            return None
+        try:
+            return write_private(self.spill_dir, result.task.label, "report", report)
+        except OSError as error:
+            self._warn(f"cannot keep the report of {result.task.label}: {error}")
+            return None
 
     def _behave_report(self, result: TaskResult) -> str:
         """behave's (plain) report of the feature, made from its records; '' without them."""
