@@ -146,3 +146,8 @@ Feature: behave's formatters and reporters write what plain behave writes, from 
     Given a feature file "crash.feature" whose third scenario kills its worker
     When I run the runner with "-f json.pretty -o formatter.json --junit --json run.json" while a step kills its worker
     Then the runner's JSON formatter file, behave's JUnit file and --json agree on every scenario of "crash.feature"
+
+  Scenario: a feature's record holds at most --max-output of text; what is cut is said
+    Given a feature file "loud.feature" whose 4 failing scenarios each print 48 KiB
+    When I run the runner with "-f plain -o plain.txt --max-output 64KiB features/loud.feature" in its copy of the suite
+    Then the runner's "plain.txt" shows the 4 failing scenarios in under 80 KiB, saying how many characters were not recorded

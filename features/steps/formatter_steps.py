@@ -313,6 +313,7 @@ def run_ours_killing(context, args):
 @then("both runs exit with the same code")
 def same_exit_code(context):
     plain, ours = context.runs["plain"][0], context.runs["ours"][0]
+    assert plain in (0, 1), f"plain behave could not run ({plain}):\n{context.runs['plain'][2]}"
     assert plain == ours, f"plain behave {plain}, the runner {ours}:\n{context.runs['ours'][2]}"
 
 
@@ -515,3 +516,43 @@ def usage_on_stdout(context):
 def written_by_neither(context, path):
     for which in ("plain", "ours"):
         assert not (runs_dir(context, which) / path).exists(), f"{which} wrote {path}"
+
+
+@given('a feature file "{name}" whose {count:d} failing scenarios each print {kib:d} KiB')
+def loud_feature(context, name, count, kib):
+    scenarios = "".join(
+        f"  Scenario: loud {number}\n    Given it prints {kib} KiB and fails\n"
+        for number in range(count)
+    )
+    write(context, f"features/{name}", "Feature: loud\n" + scenarios)
+    write(
+        context,
+        "features/steps/loud_steps.py",
+        """
+        from behave import step
+
+        @step("it prints {kib:d} KiB and fails")
+        def loud(context, kib):
+            for number in range(kib * 16):
+                print(f"{number:06d} " + "x" * 56)
+            assert False, "failed after printing"
+        """,
+    )
+
+
+@when('I run the runner with "{args}" in its copy of the suite')
+def run_ours_alone(context, args):
+    run_ours(context, args)
+
+
+@then(
+    'the runner\'s "{path}" shows the {count:d} failing scenarios in under {kib:d} KiB, saying '
+    "how many characters were not recorded"
+)
+def bounded_record(context, path, count, kib):
+    text = _text_of(context, "ours", path)
+    assert len(text.encode()) < kib * 1024, len(text.encode())
+    for number in range(count):
+        assert f"Scenario: loud {number}" in text, text[:2000]
+    cuts = re.findall(r"\[behave-bounded: (\d+) characters not recorded\]", text)
+    assert cuts and sum(map(int, cuts)) > 0, text[-2000:]
