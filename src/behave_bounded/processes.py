@@ -97,7 +97,7 @@ def process_table() -> dict[int, ProcessInfo]:
     """Every process of the machine by pid ({} where ``/proc`` cannot be read)."""
     try:
         entries = [entry.name for entry in os.scandir(PROC) if entry.name.isdigit()]
-    except OSError:
+    except OSError:  # pragma: no cover - not Linux: nothing is found
         return {}
     table = {}
     for name in entries:
@@ -168,7 +168,7 @@ def kill(process: ProcessInfo) -> bool:
         now = read_process(process.pid)
         if now is None or now.start != process.start:
             return False
-        if handle is None:
+        if handle is None:  # pragma: no cover - Linux < 5.3 (ENOSYS); EMFILE fails the check
             os.kill(process.pid, signal.SIGKILL)
         else:
             signal.pidfd_send_signal(handle, signal.SIGKILL)
@@ -208,38 +208,33 @@ def has_children() -> bool:
 
 
 def end_descendants(
-    root: int,
     keep: Collection[tuple[int, int]] = (),
     spare: Collection[int] = (),
     timeout: float = END_TIMEOUT,
 ) -> list[ProcessInfo]:
-    """SIGKILL every process below ``root`` but the kept and spared trees, and reap them.
+    """SIGKILL every process below this one but the kept and spared trees, and reap them.
 
-    Rounds until none is left (or ``timeout``): a process that forks while its tree is being
-    ended leaves a child the next round finds, re-parented to ``root`` when ``root`` is a
-    subreaper. Returns the living processes that were ended, in the order found.
+    Rounds until none is left (or ``timeout``; at least one round): a process whose parent
+    was killed in a round is re-parented to this one (a subreaper) and reaped in the next, as
+    is a child a process forked while its tree was being ended. Returns the living processes
+    that were ended, in the order found.
     """
+    root = os.getpid()
     ended: dict[tuple[int, int], ProcessInfo] = {}
     deadline = time.monotonic() + timeout
-    ours = root == os.getpid()
-    previous: set[tuple[int, int]] = set()
-    while not ours or has_children():
+    while has_children():
         targets = descendants_of(root, process_table(), keep=keep, spare=spare)
         if not targets:
             break
-        killed = [target for target in targets if target.alive and kill(target)]
-        for target in killed:
-            ended.setdefault(target.identity, target)
-        mine = [target.pid for target in targets if ours and target.ppid == root]
-        reaped = reap(mine, deadline)
-        found = {target.identity for target in targets}
-        if not killed and not reaped and found == previous:
-            break  # what is left cannot be signalled (another user's) nor reaped by us
+        for target in targets:
+            if target.alive and kill(target):
+                ended.setdefault(target.identity, target)
+        mine = [target.pid for target in targets if target.ppid == root]
+        reap(mine, deadline)
         if time.monotonic() >= deadline:
             break
-        if not mine:  # their parents are dying: they are re-parented to root, or reaped
+        if len(mine) < len(targets):  # the others are dying: re-parented to us next round
             time.sleep(_REAP_PAUSE)
-        previous = found
     return list(ended.values())
 
 
@@ -252,7 +247,6 @@ class Descendants:
     """
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self.kept: frozenset[tuple[int, int]] = frozenset()
         self.adopted = False
         self._previous = False
@@ -260,7 +254,6 @@ class Descendants:
     def adopt(self) -> bool:
         """Become a child subreaper and mark the processes that exist now; False where not
         supported (then orphans go to init, and only the process group is ended)."""
-        self.pid = os.getpid()
         self._previous = subreaper()
         self.adopted = set_subreaper(True)
         self.mark()
@@ -269,15 +262,15 @@ class Descendants:
     def mark(self) -> None:
         """What exists now is kept: :meth:`end_new` ends only what is born after this."""
         table = process_table() if has_children() else {}
-        self.kept = frozenset(info.identity for info in descendants_of(self.pid, table))
+        self.kept = frozenset(info.identity for info in descendants_of(os.getpid(), table))
 
     def end_new(self, spare: Collection[int] = ()) -> list[ProcessInfo]:
         """End what was born since :meth:`mark`; the living ones ended."""
-        return end_descendants(self.pid, keep=self.kept, spare=spare)
+        return end_descendants(keep=self.kept, spare=spare)
 
     def end_all(self, spare: Collection[int] = ()) -> list[ProcessInfo]:
         """End everything below this process (the kept ones too); the living ones ended."""
-        return end_descendants(self.pid, spare=spare)
+        return end_descendants(spare=spare)
 
     def release(self) -> None:
         """No longer a subreaper, unless this process was one before :meth:`adopt`."""
@@ -290,7 +283,7 @@ def describe_ended(label: str, ended: list[ProcessInfo], limit: int = 10) -> str
     """One warning line: which processes ``label`` left running (at most ``limit`` named)."""
     names = [f"{process.name} (pid {process.pid})" for process in ended[:limit]]
     more = f" and {len(ended) - limit} more" if len(ended) > limit else ""
-    count = f"1 process" if len(ended) == 1 else f"{len(ended)} processes"
+    count = "1 process" if len(ended) == 1 else f"{len(ended)} processes"
     return f"{label} left {count} running when it ended, now killed: {', '.join(names)}{more}"
 
 
@@ -324,5 +317,5 @@ def _watch_parent(parent: int, handle: int | None) -> None:
     else:  # pragma: no cover - Linux < 5.3, or not Linux
         while os.getppid() == parent:
             time.sleep(PARENT_POLL)
-    end_descendants(os.getpid())
+    end_descendants()
     os._exit(1)

@@ -417,7 +417,7 @@ def worker_main(
     """
     _restore_signals(spec.parent_handlers)
     if not end_with_parent(spec.parent_pid):
-        os._exit(1)  # the runner died while this worker was being started
+        os._exit(1)  # pragma: no cover - the runner died while this worker was being started
     descendants = Descendants()
     descendants.adopt()
     try:
