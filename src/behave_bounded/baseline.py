@@ -16,6 +16,10 @@ limit lowered (raising it again needs a privilege a worker does not rely on, so 
 depend on who runs the suite), fd 1 or 2 closed or replaced for good (nothing is left to
 restore it from), a working directory that no longer exists.
 
+:class:`Isolation` is what the worker calls at the end of each task: the baseline and the
+processes that existed when it was taken (:mod:`behave_bounded.processes`), which the task's
+own processes do not outlive.
+
 The environment is what ``os.environ`` holds (changes made with C's ``setenv`` or
 ``os.putenv`` alone are not seen, as Python itself does not see them).
 """

@@ -173,8 +173,8 @@ def kill(process: ProcessInfo) -> bool:
         else:
             signal.pidfd_send_signal(handle, signal.SIGKILL)
         return True
-    except (ProcessLookupError, PermissionError):
-        return False
+    except (ProcessLookupError, PermissionError):  # pragma: no cover - reaped by its parent
+        return False  # between the check and the signal; or another user's (setuid) process
     finally:
         if handle is not None:
             os.close(handle)
@@ -299,7 +299,7 @@ def end_with_parent(parent: int) -> bool:
     except OSError:  # pragma: no cover - Linux < 5.3, or not Linux: poll instead
         handle = None
     if os.getppid() != parent:  # it died before we looked (its pid may be another's now)
-        if handle is not None:
+        if handle is not None:  # pragma: no branch - None only where there is no pidfd
             os.close(handle)
         return False
     threading.Thread(
