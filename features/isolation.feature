@@ -235,8 +235,8 @@ Feature: What one feature changes in its worker, and what it starts, does not ou
     And the runner's stderr has no traceback
 
     Examples:
-      | what                  | step                                                                  | warning                                                  |
-      | a lowered hard limit  | it lowers the hard limit of open files to 512                         | lowered the hard limit of RLIMIT_NOFILE from             |
+      | what                   | step                                                                  | warning                                                         |
+      | a lowered hard limit   | it lowers the hard limit of open files to 512                         | lowered the hard limit of RLIMIT_NOFILE from                    |
       | a lost standard output | it closes every copy the worker keeps of the runner's standard output | closed or replaced the worker's standard output (fd 1) for good |
 
   Scenario Outline: a process a feature starts ends with the feature, even one that detaches by <how>
@@ -264,7 +264,7 @@ Feature: What one feature changes in its worker, and what it starts, does not ou
       | a double fork and setsid |
       | dropping its environment |
 
-  Scenario Outline: a process a feature starts ends when the feature ends by <end>
+  Scenario Outline: a process a feature starts ends when the feature ends by <end> (it detached by <how>)
     Given a feature file "a_starts.feature":
       """
       Feature: starts
@@ -278,12 +278,12 @@ Feature: What one feature changes in its worker, and what it starts, does not ou
     And no process of the run is left
 
     Examples:
-      | end       | how                      | step              | args        | message                      |
-      | --timeout | a double fork and setsid | it hangs          | --timeout 3 | timed out after 3 s          |
-      | a crash   | starting a new session   | it kills its worker |           | worker exited by signal 9    |
-      | a crash   | dropping its environment | it kills its worker |           | worker exited by signal 9    |
+      | end       | how                      | step                | args        | message                   |
+      | --timeout | a double fork and setsid | it hangs            | --timeout 3 | timed out after 3 s       |
+      | a crash   | starting a new session   | it kills its worker |             | worker exited by signal 9 |
+      | a crash   | dropping its environment | it kills its worker |             | worker exited by signal 9 |
 
-  Scenario Outline: a process a feature starts ends when the runner is stopped by <signal>
+  Scenario Outline: a process a feature starts ends when the runner is stopped by <signal> (it detached by <how>)
     Given a feature file "a_starts.feature":
       """
       Feature: starts
