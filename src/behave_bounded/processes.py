@@ -162,8 +162,8 @@ def kill(process: ProcessInfo) -> bool:
         handle: int | None = os.pidfd_open(process.pid)
     except ProcessLookupError:
         return False
-    except OSError:  # no pidfd (Linux < 5.3) or no descriptor left: check, then signal
-        handle = None
+    except (OSError, AttributeError):  # no pidfd (Linux < 5.3, not Linux) or no descriptor
+        handle = None  # left: check, then signal
     try:
         now = read_process(process.pid)
         if now is None or now.start != process.start:
@@ -200,6 +200,8 @@ def reap(pids: Iterable[int], deadline: float) -> int:
 
 def has_children() -> bool:
     """Whether this process has any child, living or zombie (one system call, nothing reaped)."""
+    if not hasattr(os, "waitid"):  # pragma: no cover - macOS: assume some, /proc tells
+        return True
     try:
         os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
@@ -296,7 +298,7 @@ def end_with_parent(parent: int) -> bool:
         handle: int | None = os.pidfd_open(parent)
     except ProcessLookupError:
         return False
-    except OSError:  # pragma: no cover - Linux < 5.3, or not Linux: poll instead
+    except (OSError, AttributeError):  # pragma: no cover - Linux < 5.3, not Linux: poll
         handle = None
     if os.getppid() != parent:  # it died before we looked (its pid may be another's now)
         if handle is not None:  # pragma: no branch - None only where there is no pidfd
