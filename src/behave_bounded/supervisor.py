@@ -18,8 +18,6 @@ timer signal, not a thread), so the children start from a consistent state.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing
 import os
 import pickle
@@ -33,6 +31,7 @@ from typing import Any
 
 from behave_bounded.config import Settings
 from behave_bounded.journal import Journal
+from behave_bounded.processes import Descendants
 from behave_bounded.record import FeatureRecord, StepDefinitionRecord, dumps_records
 from behave_bounded.results import (
     CapturedStream,
@@ -47,7 +46,6 @@ from behave_bounded.worker import RecordMode, WorkerSpec, worker_main
 _CONTEXT = multiprocessing.get_context("fork")
 #: How often the loop wakes up to check timeouts and signals when nothing else happens.
 TICK = 0.2
-_PR_SET_PDEATHSIG = 1
 #: How long stopped workers get to exit after SIGTERM before they are killed.
 STOP_GRACE = 3.0
 
@@ -157,12 +155,15 @@ class Supervisor:
         self.stop_scheduling = ""
         self._previous_handlers: dict[int, Any] = {}
         self.pid = os.getpid()
+        # processes: what a worker that was killed left running is re-parented to the runner
+        self.orphans = Descendants()
 
     # -- lifecycle ------------------------------------------------------------------------
     def execute(self, tasks: Sequence[Task]) -> RunResult:
         started = time.monotonic()
         self.pending.extend(tasks)
         self._install_signal_handlers()
+        self.orphans.adopt()  # processes: the runner becomes the subreaper of the run
         try:
             for _ in range(min(self.workers, len(self.pending))):
                 self._start_worker()
@@ -170,6 +171,7 @@ class Supervisor:
                 self._step()
         finally:
             self._stop_all_workers()
+            self.orphans.release()  # processes
             self._restore_signal_handlers()
         self.run.never_ran.extend(self.pending)
         self.pending.clear()
@@ -368,6 +370,8 @@ class Supervisor:
         _wait_for_exit(handle.process, grace)
         _kill_group(handle.process.pid, signal.SIGKILL)  # orphans of the suite's steps
         _wait_for_exit(handle.process, 5.0)
+        # processes: those that left the group, re-parented to the runner when the worker died
+        self.orphans.end_new(spare=[h.process.pid for h in self.handles.values()])
         if handle.journal is not None:
             handle.journal.close()
             handle.journal = None
@@ -467,21 +471,7 @@ def _kill_group(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this worker when the runner dies, however it dies (even SIGKILL).
-
-    Without it a worker stuck in a hanging step would outlive a killed runner forever. The
-    setting is not inherited by the processes a test starts.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the runner died before prctl took effect
-        os._exit(1)
-
-
 def _worker_entry(conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # own process group: Ctrl-C reaches the supervisor, which stops us
-    _die_with_parent(spec.parent_pid)
     worker_main(conn, worker_id, spec, journal)

@@ -35,12 +35,14 @@ from behave.runner import Context, Runner, the_step_registry
 from behave.runner_util import make_undefined_step_snippet, parse_features
 
 from behave_bounded import behave_capture
+from behave_bounded.baseline import Baseline, Isolation
 from behave_bounded.capture import Keep, TaskCapture
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
 from behave_bounded.journal import Journal
 from behave_bounded.memory import budget_outcome, run_within_budget
+from behave_bounded.processes import Descendants, end_with_parent
 from behave_bounded.record import (
     Recorder,
     StepDefinitionRecord,
@@ -55,6 +57,7 @@ from behave_bounded.results import (
     Status,
     Task,
     TaskResult,
+    bounded_warnings,
     clip,
 )
 
@@ -406,8 +409,26 @@ class WorkerSpec:
 def worker_main(
     conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal | None = None
 ) -> None:
-    """Entry point of a worker process (the target of ``multiprocessing.Process``)."""
+    """Entry point of a worker process (the target of ``multiprocessing.Process``).
+
+    The worker is the child subreaper of whatever its steps start (:mod:`processes`): what
+    ``before_all`` started lives as long as the worker, what a task started ends with the
+    task; and everything ends when the worker does, or when the runner dies.
+    """
     _restore_signals(spec.parent_handlers)
+    if not end_with_parent(spec.parent_pid):
+        os._exit(1)  # pragma: no cover - the runner died while this worker was being started
+    descendants = Descendants()
+    descendants.adopt()
+    try:
+        _serve(conn, worker_id, spec, journal, descendants)
+    finally:
+        descendants.end_all()
+
+
+def _serve(
+    conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal | None, descendants: Descendants
+) -> None:
     settings = spec.settings
     keep = Keep(settings.keep)
 
@@ -426,6 +447,8 @@ def worker_main(
         conn.send(("setup_error", str(setup_error)))
         return
     setup_capture.stop()
+    isolation = Isolation(Baseline.take(), descendants)
+    descendants.mark()  # what before_all started lives as long as the worker
     conn.send(("ready", step_definitions() if spec.step_definitions else ()))
     while True:
         try:
@@ -434,7 +457,9 @@ def worker_main(
             return
         if task is None:
             break
-        if _run_one(conn, worker_id, session, task, capture(task.path), spec=spec):
+        if _run_one(
+            conn, worker_id, session, task, capture(task.path), spec=spec, isolation=isolation
+        ):
             return  # the parent replaces a retired worker
     teardown_capture = capture("worker-teardown", spill=False)
     teardown_capture.start()
@@ -442,6 +467,7 @@ def worker_main(
     stdout, _ = teardown_capture.stop()
     if teardown_error and stdout.text:
         teardown_error += "\n" + clip(stdout.text)
+    descendants.end_all()  # before_all's processes end with the worker
     conn.send(("closed", teardown_error))
 
 
@@ -468,6 +494,7 @@ def _run_one(
     task_capture: TaskCapture,
     *,
     spec: WorkerSpec,
+    isolation: Isolation,
 ) -> str:
     """Run a task and send its result; returns why the worker must retire, or ''."""
     task_capture.start()
@@ -484,9 +511,12 @@ def _run_one(
         retire = f"a step or hook raised {describe(escaped)} ({where(escaped, session.base_dir)})"
         error = retire
     _leave_if_forked_child(session.pid, None)
+    drift = isolation.task_ended(task.label)
     stdout, stderr = task_capture.stop()
+    drift += isolation.captured(task.label)
     if session.aborted and not retire:
         retire = "the run was aborted inside the feature (KeyboardInterrupt or hook error)"
+    retire = retire or drift.retire
     result = TaskResult(
         task=task,
         scenarios=outcome.scenarios,
@@ -499,6 +529,7 @@ def _run_one(
         started=started_at,
         records=outcome.records,
         snippets=outcome.snippets,
+        warnings=bounded_warnings(list(drift.warnings)),
     )
     conn.send(("result", (result, retire)))
     return retire
