@@ -46,7 +46,9 @@ def read_bounded(path: Path) -> str:
 
 
 def marked_processes(marker: str) -> list[int]:
-    """Living processes (not zombies) whose environment carries the run's marker."""
+    """Living processes (not zombies) of the whole process table that carry the run's marker:
+    in their environment (``BB_TEST_MARKER``, inherited from the runner) or, for a process
+    that dropped its environment, anywhere in its command line."""
     needle = f"BB_TEST_MARKER={marker}".encode()
     found = []
     for entry in Path("/proc").iterdir():
@@ -54,10 +56,12 @@ def marked_processes(marker: str) -> list[int]:
             continue
         try:
             environ = (entry / "environ").read_bytes()
+            cmdline = (entry / "cmdline").read_bytes()
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if needle in environ.split(b"\0") and state != "Z":
+        marked = needle in environ.split(b"\0") or marker.encode() in cmdline
+        if marked and state != "Z":
             found.append(int(entry.name))
     return found
 

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
 
 from behave_bounded.results import CapturedStream, Keep, StreamStats
@@ -98,20 +98,33 @@ class _Once:
 _SPILL_WARNING = _Once()
 
 
+def _to_stderr(message: str) -> None:
+    stream = sys.__stderr__
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        stream.write(message + "\n")
+        stream.flush()
+
+
+#: Where the capture's own warnings go: the process's real stderr, unless a worker, whose
+#: stderr is captured, sends them to the parent instead (:func:`warn_through`).
+_WARN: list[Callable[[str], None]] = [_to_stderr]
+
+
+def warn_through(deliver: Callable[[str], None]) -> None:
+    """Give the capture's warnings (one line each, without the newline) to ``deliver``."""
+    _WARN[0] = deliver
+
+
 def _warn_spill(target: str, reason: str) -> None:
     """Tell the user (once per process) that output is only truncated, not spilled."""
     if not _SPILL_WARNING.first():
         return
-    stream = sys.__stderr__
-    if stream is None:
-        return
-    message = (
+    _WARN[0](
         f"behave-bounded: warning: cannot spill output to {target}: {reason}; "
-        "keeping truncated output only\n"
+        "keeping truncated output only"
     )
-    with contextlib.suppress(Exception):
-        stream.write(message)
-        stream.flush()
 
 
 def _reason(error: OSError) -> str:
@@ -869,10 +882,12 @@ class FdCapture:
                 self._pumping = False
         finally:
             self._drained.set()
-            os.close(self._wake_r)
+            with contextlib.suppress(OSError):
+                os.close(self._wake_r)
         if not eof:
             self._discard()
-        os.close(self._read_fd)
+        with contextlib.suppress(OSError):  # a test that closed every fd closed it already
+            os.close(self._read_fd)
 
     def _discard(self) -> None:
         """Read and drop until every writer (some grandchild) is gone: no hang, no growth."""
@@ -895,15 +910,21 @@ class FdCapture:
         self._assert_state("stop", ("started",))
         _flush_streams_on(self.fd)
         if self._write_fd >= 0:  # our copy goes first: the pipe ends once its writers are gone
-            os.close(self._write_fd)
+            with contextlib.suppress(OSError):  # a test may have closed it for us
+                os.close(self._write_fd)
             self._write_fd = -1
         try:
             if self._saved is None:
                 with contextlib.suppress(OSError):
                     os.close(self.fd)
             else:
-                os.dup2(self._saved, self.fd)
-                os.close(self._saved)
+                try:
+                    os.dup2(self._saved, self.fd)
+                except OSError:  # a test closed our copy: the fd stays closed (the worker sees
+                    with contextlib.suppress(OSError):  # it and retires, see baseline.py)
+                        os.close(self.fd)
+                with contextlib.suppress(OSError):
+                    os.close(self._saved)
         finally:
             self._saved = None
             self._state = "done"
@@ -1036,6 +1057,7 @@ class TaskCapture:
             _quiet_flush(stream)
         for capture in self._captures:
             capture.switch(BoundedSink(capture.sink.name, 0, self.keep))
+            capture.reattach()  # a test closed or replaced fd 1/2: put the pipe back
         captured = [self._finish(sink, keep_longer_than) for sink in self._sinks]
         self._segment = ""
         self._sinks = []

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 MAX_MESSAGE_CHARS = 4096
 #: Longest captured output (behave's capture) a failing scenario's result carries: its tail.
 MAX_CAPTURED_CHARS = 64 * 1024
+#: Warnings one task's result carries at most (the rest are counted in one more), and the
+#: longest one (longer ones keep head and tail).
+MAX_WARNINGS = 16
+MAX_WARNING_CHARS = 1024
 
 
 class Status(enum.StrEnum):
@@ -60,6 +64,14 @@ def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     head = (limit - len(marker)) // 4
     tail = limit - len(marker) - head
     return text[:head] + marker + text[len(text) - tail :]
+
+
+def bounded_warnings(warnings: list[str]) -> tuple[str, ...]:
+    """At most :data:`MAX_WARNINGS` warnings of at most :data:`MAX_WARNING_CHARS` each."""
+    kept = [clip(warning, MAX_WARNING_CHARS) for warning in warnings[:MAX_WARNINGS]]
+    if len(warnings) > MAX_WARNINGS:
+        kept[-1] = f"... and {len(warnings) - MAX_WARNINGS + 1} more warnings about this task"
+    return tuple(kept)
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,10 @@ class TaskResult:
     #: A task that died (``error``): the line of the scenario that was running then (0: none
     #: was); ``scenarios`` are those that had finished, ``records`` their recorded events.
     running: int = 0
+    #: What the task left behind in its worker and the worker put back or could not
+    #: (:mod:`behave_bounded.baseline`), processes it left running: one line each, bounded
+    #: by :func:`bounded_warnings`; the console prints them as warnings.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,11 @@ def make_spill_dir(artifacts: str) -> str | None:
     """A private (0700) directory for this run's spill files, or None (with a warning).
 
     The artifact directory stays bounded: only the newest :data:`KEEP_RUNS` run directories
-    survive a new run.
+    survive a new run. The path is absolute: workers create their spill files in it, and a
+    step may change a worker's working directory before the worker puts it back.
     """
     try:
-        base = Path(artifacts)
+        base = Path(artifacts).absolute()
         _prune_runs(base)
         return tempfile.mkdtemp(prefix="run-", dir=base)
     except OSError as error:

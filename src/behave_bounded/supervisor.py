@@ -23,6 +23,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from behave_bounded.config import Settings
+from behave_bounded.processes import Descendants
 from behave_bounded.protocol import Closed, Ready, SetupFailed, TaskDone
 from behave_bounded.record import StepDefinitionRecord
 from behave_bounded.results import RunResult, Task, TaskResult, WorkerLife
@@ -87,12 +88,15 @@ class Supervisor:
         self.stop_scheduling = ""
         self._previous_handlers: dict[int, Any] = {}
         self.pid = os.getpid()
+        # What a worker that was killed left running is re-parented to the runner, which ends it.
+        self.orphans = Descendants()
 
     # -- lifecycle ------------------------------------------------------------------------
     def execute(self, tasks: Sequence[Task]) -> RunResult:
         started = time.monotonic()
         self.pending.extend(tasks)
         self._install_signal_handlers()
+        self.orphans.adopt()  # the runner becomes the subreaper of the run's processes
         try:
             for _ in range(min(self.workers, len(self.pending))):
                 self._start_worker()
@@ -100,6 +104,7 @@ class Supervisor:
                 self._step()
         finally:
             self._stop_all_workers()
+            self.orphans.release()
             self._restore_signal_handlers()
         self.run.never_ran.extend(self.pending)
         self.pending.clear()
@@ -327,6 +332,8 @@ class Supervisor:
         """Drop a worker whose work is over; reap it and whatever it left running."""
         self.handles.pop(handle.identity.serial, None)
         handle.end(grace)
+        # Those that left the worker's group, re-parented to the runner when the worker died.
+        self.orphans.end_new(spare=[h.pid for h in self.handles.values()])
         self.run.workers.append(
             WorkerLife(
                 slot=handle.identity.slot,

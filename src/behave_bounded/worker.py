@@ -35,12 +35,14 @@ from behave.runner import Context, Runner, the_step_registry
 from behave.runner_util import make_undefined_step_snippet, parse_features
 
 from behave_bounded import behave_capture
-from behave_bounded.capture import Keep, TaskCapture
+from behave_bounded.baseline import Baseline, Isolation
+from behave_bounded.capture import Keep, TaskCapture, warn_through
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
 from behave_bounded.journal import Journal
 from behave_bounded.memory import budget_outcome, run_within_budget
+from behave_bounded.processes import Descendants, end_with_parent
 from behave_bounded.protocol import Close, Closed, Ready, SetupFailed, TaskDone
 from behave_bounded.record import (
     Recorder,
@@ -56,6 +58,7 @@ from behave_bounded.results import (
     Status,
     Task,
     TaskResult,
+    bounded_warnings,
     clip,
 )
 
@@ -440,11 +443,35 @@ def identify(identity: WorkerIdentity, spec: WorkerSpec) -> dict[str, str]:
 def worker_main(
     conn: Any, identity: WorkerIdentity, spec: WorkerSpec, journal: Journal | None = None
 ) -> None:
-    """Entry point of a worker process (the target of ``multiprocessing.Process``)."""
+    """Entry point of a worker process (the target of ``multiprocessing.Process``).
+
+    The worker is the child subreaper of whatever its steps start (:mod:`processes`): what
+    ``before_all`` started lives as long as the worker, what a task started ends with the
+    task; and everything ends when the worker does, or when the runner dies.
+    """
     _restore_signals(spec.parent_handlers)
+    if not end_with_parent(spec.parent_pid):
+        os._exit(1)  # pragma: no cover - the runner died while this worker was being started
+    descendants = Descendants()
+    descendants.adopt()
+    try:
+        _serve(conn, identity, spec, journal, descendants)
+    finally:
+        descendants.end_all()
+
+
+def _serve(
+    conn: Any,
+    identity: WorkerIdentity,
+    spec: WorkerSpec,
+    journal: Journal | None,
+    descendants: Descendants,
+) -> None:
     settings = spec.settings
     names = identify(identity, spec)
     os.environ.update(names)
+    notes: list[str] = []  # the worker's own warnings (its stderr is captured): to the parent
+    warn_through(lambda line: notes.append(line.removeprefix("behave-bounded: warning: ")))
     capture = TaskCapture(
         settings.max_output,
         Keep(settings.keep),
@@ -464,6 +491,8 @@ def worker_main(
         conn.send(SetupFailed(str(setup_error)))
         return
     capture.end()
+    isolation = Isolation(Baseline.take(), descendants)
+    descendants.mark()  # what before_all started lives as long as the worker
     definitions = step_definitions() if spec.step_definitions else ()
     conn.send(Ready(dict(capture.spill_paths), definitions))
     while True:
@@ -476,7 +505,10 @@ def worker_main(
             break
         if journal is not None and not journal.claim(message.task.index):
             continue  # the parent took the queued task back for an idle worker
-        if _run_one(conn, identity, session, message.task, capture, spec=spec):
+        task = message.task
+        if _run_one(
+            conn, identity, session, task, capture, spec=spec, isolation=isolation, notes=notes
+        ):
             capture.stop()
             return  # the parent replaces a retired worker
     capture.begin("worker-teardown", spill=False)
@@ -484,6 +516,7 @@ def worker_main(
     stdout, _ = capture.stop()
     if teardown_error and stdout.text:
         teardown_error += "\n" + clip(stdout.text)
+    descendants.end_all()  # before_all's processes end with the worker
     conn.send(Closed(teardown_error))
 
 
@@ -518,8 +551,13 @@ def _run_one(
     capture: TaskCapture,
     *,
     spec: WorkerSpec,
+    isolation: Isolation,
+    notes: list[str],
 ) -> str:
-    """Run a task and send its result; returns why the worker must retire, or ''."""
+    """Run a task and send its result; returns why the worker must retire, or ''.
+
+    ``notes`` are the worker's own warnings since the last task (a spill that failed): they
+    go to the parent with this task's result."""
     capture.begin(task.label)
     started = time.perf_counter()
     started_at = time.time()
@@ -533,11 +571,14 @@ def _run_one(
         retire = f"a step or hook raised {describe(escaped)} ({where(escaped, session.base_dir)})"
         error = retire
     _leave_if_forked_child(session.pid, None)
+    drift = isolation.task_ended(task.label)
     failing = bool(error) or outcome.failed or any(s.status.fails_run for s in outcome.scenarios)
     keep = spec.settings.show_output if failing else None
     stdout, stderr = capture.end(keep_longer_than=keep)
+    drift += isolation.captured(task.label)
     if session.aborted and not retire:
         retire = "the run was aborted inside the feature (KeyboardInterrupt or hook error)"
+    retire = retire or drift.retire
     result = TaskResult(
         task=task,
         scenarios=outcome.scenarios,
@@ -551,6 +592,8 @@ def _run_one(
         started=started_at,
         records=outcome.records,
         snippets=outcome.snippets,
+        warnings=bounded_warnings([*notes, *drift.warnings]),
     )
+    notes.clear()
     conn.send(TaskDone(result, retire))
     return retire

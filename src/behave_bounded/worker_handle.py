@@ -13,8 +13,6 @@ timer signal, not a thread), so the children start from a consistent state.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import enum
 import multiprocessing
 import os
@@ -31,7 +29,6 @@ from behave_bounded.results import CapturedStream, ScenarioResult, StreamStats, 
 from behave_bounded.worker import WorkerIdentity, WorkerSpec, worker_main
 
 _CONTEXT = multiprocessing.get_context("fork")
-_PR_SET_PDEATHSIG = 1
 
 
 class WorkerState(enum.Enum):
@@ -238,21 +235,7 @@ def kill_group(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to SIGKILL this worker when the runner dies, however it dies (even SIGKILL).
-
-    Without it a worker stuck in a hanging step would outlive a killed runner forever. The
-    setting is not inherited by the processes a test starts.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the runner died before prctl took effect
-        os._exit(1)
-
-
 def _worker_entry(conn: Any, identity: WorkerIdentity, spec: WorkerSpec, journal: Journal) -> None:
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)  # own process group: Ctrl-C reaches the supervisor, which stops us
-    _die_with_parent(spec.parent_pid)
     worker_main(conn, identity, spec, journal)

@@ -147,6 +147,8 @@ class ConsoleReport:
         if self.progress is not None and result.task.scenario_count:
             self.progress.advance(self.seen)
         self._warn_about_output(result)
+        for warning in result.warnings:  # what the task left behind in its worker
+            self._warn(warning)
         for scenario in scenarios:
             if is_lenient_xpass(scenario):
                 self._warn(f"{scenario.location}: {scenario.message[len(WARNING_PREFIX) :]}")
