@@ -372,6 +372,7 @@ def _close_report_files(
         partial=bool(run.never_ran or run.interrupted or run.setup_error),
         reason=reason,
         lost=run.lost or bool(run.setup_error),
+        workers=run.workers,
     )
     for report_file in files:
         try:
