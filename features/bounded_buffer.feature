@@ -123,9 +123,9 @@ Feature: Bounded output capture
       from the child
       """
 
-  Scenario: a task capture spills the full stream and names the file in the sentinel
+  Scenario: a task capture spills the full stream, keeps the file under its own name and names it in the sentinel
     When the capture runs a task printing 5000 bytes with limit 100 and a spill directory
-    Then the capture's stdout sentinel names the stdout spill path known at start
+    Then the capture's stdout sentinel names a file of its own in the spill directory, not the one it spilled into while the task ran
     And the capture's stdout spill file holds all 5000 bytes
 
   Scenario: odd arguments to the sink are counted or refused without raising into the test

@@ -150,7 +150,7 @@ Feature: Settings come from the command line, the environment and pyproject.toml
           Given it records what it sees
       """
     When I run the probe under the runner with "-j 1 features/probe.feature" and under plain behave
-    Then the probe saw the same under both
+    Then the probe saw the same under both, apart from the worker identity variables
 
   Scenario: a --preimport that hangs leaves none of its half-imported modules behind
     Given a file "slow_parent.py":

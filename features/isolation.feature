@@ -84,13 +84,14 @@ Feature: What one feature changes in its worker, and what it starts, does not ou
           for file in files:
               file.close()
 
-      @step("it closes every copy the worker keeps of the runner's standard output")
+      @step("it closes its standard output and every copy the worker keeps of it")
       def close_stdout_copies(context):
-          runner_stdout = os.readlink(f"/proc/{os.getppid()}/fd/1")
+          sys.stdout.flush()
+          stdout = os.readlink("/proc/self/fd/1")
           for name in os.listdir("/proc/self/fd"):
               fd = int(name)
               try:
-                  if fd > 2 and os.readlink(f"/proc/self/fd/{fd}") == runner_stdout:
+                  if fd != 2 and os.readlink(f"/proc/self/fd/{fd}") == stdout:
                       os.close(fd)
               except OSError:
                   pass
@@ -237,7 +238,7 @@ Feature: What one feature changes in its worker, and what it starts, does not ou
     Examples:
       | what                   | step                                                                  | warning                                                         |
       | a lowered hard limit   | it lowers the hard limit of open files to 512                         | lowered the hard limit of RLIMIT_NOFILE from                    |
-      | a lost standard output | it closes every copy the worker keeps of the runner's standard output | closed or replaced the worker's standard output (fd 1) for good |
+      | a lost standard output | it closes its standard output and every copy the worker keeps of it    | closed or replaced the worker's standard output (fd 1) for good |
 
   Scenario Outline: a process a feature starts ends with the feature, even one that detaches by <how>
     Given a feature file "a_starts.feature":

@@ -668,21 +668,28 @@ def step_task_probe(context: Any) -> None:
     }, context.bounded_probe
 
 
-@then("the capture's stdout sentinel names the stdout spill path known at start")
+@then(
+    "the capture's stdout sentinel names a file of its own in the spill directory, not the one "
+    "it spilled into while the task ran"
+)
 def step_task_sentinel(context: Any) -> None:
-    path = context.bounded_spill_paths["stdout"]
-    assert path is not None
+    current = context.bounded_spill_paths["stdout"]
+    assert current is not None
     assert context.bounded_spill_paths["stderr"] is not None
-    assert context.bounded_out.stats.spill_path == path
+    kept = context.bounded_out.stats.spill_path
+    assert kept is not None and kept != current, (kept, current)
+    assert os.path.dirname(kept) == os.path.dirname(current), (kept, current)
+    assert oct(os.stat(kept).st_mode & 0o777) == "0o600"
     found = SENTINEL_RE.search(context.bounded_out.text)
     assert found is not None, context.bounded_out.text
-    assert found["path"] == path
+    assert found["path"] == kept
     assert int(found["written"]) == len(context.bounded_data)
+    assert not os.path.exists(current), "the task's spill file of the worker was left behind"
 
 
 @then("the capture's stdout spill file holds all {total:d} bytes")
 def step_task_spill_file(context: Any, total: int) -> None:
-    with open(context.bounded_spill_paths["stdout"], encoding="utf-8") as spilled:
+    with open(context.bounded_out.stats.spill_path, encoding="utf-8") as spilled:
         content = spilled.read()
     assert len(content) == total
     assert content == context.bounded_data

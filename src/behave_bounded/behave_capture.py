@@ -48,7 +48,7 @@ class BoundedLoggingCapture(LoggingCapture):  # type: ignore[misc]
 
     def clear_buffer(self) -> None:
         self.buffer: deque[logging.LogRecord] = deque(maxlen=RECENT_RECORDS)
-        self._text = BoundedTextIO("log", self.limit, self.keep)
+        self._text: BoundedTextIO | None = None  # made at the first record: most log nothing
         self._records = 0
 
     truncate = clear_buffer
@@ -59,6 +59,8 @@ class BoundedLoggingCapture(LoggingCapture):  # type: ignore[misc]
         except Exception:  # a record that cannot be formatted: logging's own policy
             self.handleError(record)
             return
+        if self._text is None:
+            self._text = BoundedTextIO("log", self.limit, self.keep)
         self._text.write(("\n" if self._records else "") + text)
         self._records += 1
         self.buffer.append(record)
@@ -67,7 +69,7 @@ class BoundedLoggingCapture(LoggingCapture):  # type: ignore[misc]
         return self._records > 0
 
     def getvalue(self) -> str:
-        return self._text.getvalue()
+        return "" if self._text is None else self._text.getvalue()
 
 
 def _bounded_text_factory(limit: int | None, keep: Keep) -> Callable[[], BoundedTextIO]:

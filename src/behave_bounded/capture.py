@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, cast
 
 from behave_bounded.results import CapturedStream, Keep, StreamStats
@@ -98,20 +98,33 @@ class _Once:
 _SPILL_WARNING = _Once()
 
 
+def _to_stderr(message: str) -> None:
+    stream = sys.__stderr__
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        stream.write(message + "\n")
+        stream.flush()
+
+
+#: Where the capture's own warnings go: the process's real stderr, unless a worker, whose
+#: stderr is captured, sends them to the parent instead (:func:`warn_through`).
+_WARN: list[Callable[[str], None]] = [_to_stderr]
+
+
+def warn_through(deliver: Callable[[str], None]) -> None:
+    """Give the capture's warnings (one line each, without the newline) to ``deliver``."""
+    _WARN[0] = deliver
+
+
 def _warn_spill(target: str, reason: str) -> None:
     """Tell the user (once per process) that output is only truncated, not spilled."""
     if not _SPILL_WARNING.first():
         return
-    stream = sys.__stderr__
-    if stream is None:
-        return
-    message = (
+    _WARN[0](
         f"behave-bounded: warning: cannot spill output to {target}: {reason}; "
-        "keeping truncated output only\n"
+        "keeping truncated output only"
     )
-    with contextlib.suppress(Exception):
-        stream.write(message)
-        stream.flush()
 
 
 def _reason(error: OSError) -> str:
@@ -146,8 +159,12 @@ class Spill:
     """The full stream also written to a file, itself capped.
 
     The kept text names the file, so a truncated stream can still be read in full. Writing never
-    raises: a full disk stops the spill and the warning is given when the spill is closed (never
-    from inside a write, which may run while stderr itself is being captured).
+    raises: a full disk stops the spill and the warning is given when the spill is finished
+    (never from inside a write, which may run while stderr itself is being captured).
+
+    A worker's spill serves one task after the other: :meth:`finish` ends a task's part (the
+    cap's sentinel), :meth:`keep_as` moves the file to a name of its own when it must stay,
+    :meth:`reset` empties it for the next task. So a task costs no file created or deleted.
     """
 
     def __init__(self, fd: int, path: str, max_bytes: int, stream: str = "output") -> None:
@@ -174,10 +191,26 @@ class Spill:
             return None
         return cls(fd, path, max_bytes, stream)
 
+    @classmethod
+    def at(cls, path: str, max_bytes: int, *, stream: str = "output") -> Spill | None:
+        """A private spill file at a fixed ``path`` (in a private directory the run made)."""
+        try:
+            _make_private_dirs(os.path.dirname(path))
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC, 0o600)
+        except OSError as error:
+            _warn_spill(os.path.dirname(path), _reason(error))
+            return None
+        return cls(fd, path, max_bytes, stream)
+
     @property
     def failed(self) -> bool:
         """A write failed (disk full, file too large): the file holds only a part."""
         return self._error is not None
+
+    @property
+    def written(self) -> bool:
+        """Whether anything reached the file since the last reset."""
+        return self._offered > 0
 
     def write(self, data: ReadableBuffer) -> None:
         """Append to the file up to the cap; count the rest; never raise."""
@@ -201,23 +234,58 @@ class Spill:
             self._ends_line = view[done - 1] == 0x0A
         return done
 
-    def close(self) -> None:
-        """Append the sentinel if the stream outgrew the cap, close, warn about a failure."""
+    def finish(self) -> None:
+        """End this task's part: the sentinel if the stream outgrew the cap; warn on failure."""
         with self._lock:
-            fd, self._fd = self._fd, None
-            if fd is None:
-                return
-            try:
-                if self._error is None and self._offered > self._spilled:
-                    line = format_sentinel(self._stream, self._offered, self._spilled, None)
-                    text = ("" if self._ends_line else "\n") + line + "\n"
-                    self._write_all(fd, memoryview(text.encode()))
-            finally:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            if self._fd is not None and self._error is None and self._offered > self._spilled:
+                line = format_sentinel(self._stream, self._offered, self._spilled, None)
+                text = ("" if self._ends_line else "\n") + line + "\n"
+                self._write_all(self._fd, memoryview(text.encode()))
             error = self._error
         if error is not None:
             _warn_spill(self.path, error)
+
+    def keep_as(self, directory: str, prefix: str) -> str | None:
+        """Move the file to a new private name of its own (the stream's full output must stay);
+        this spill goes on at its own path in a fresh file. The kept path, or None."""
+        with self._lock:
+            if self._fd is None:
+                return None
+            try:
+                fd, kept = tempfile.mkstemp(prefix=prefix, suffix=".log", dir=directory)
+                os.close(fd)
+                os.replace(self.path, kept)  # atomic: the empty placeholder is replaced
+                fresh = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as error:
+                self._error = _reason(error)
+                return None
+            os.close(self._fd)
+            self._fd = fresh
+            self._zero()
+            return kept
+
+    def reset(self) -> None:
+        """Empty the file for the next task (the disk space is given back at once)."""
+        with self._lock:
+            if self._fd is not None and (self._offered or self._error is not None):
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, 0)
+                    os.lseek(self._fd, 0, os.SEEK_SET)
+            self._zero()
+
+    def _zero(self) -> None:
+        self._offered = self._spilled = 0
+        self._ends_line = True
+        self._error = None
+
+    def close(self) -> None:
+        """Finish the stream's part and close the file for good."""
+        self.finish()
+        with self._lock:
+            fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class _Blocks:
@@ -311,6 +379,8 @@ class BoundedSink(io.RawIOBase):
         self._tail: collections.deque[bytes] = collections.deque()
         self._tail_len = 0
         self._skip = 0
+        self._settled = False  # settle_spill() said where the full stream is
+        self._final_spill: str | None = None
 
     def writable(self) -> bool:
         return True
@@ -455,9 +525,18 @@ class BoundedSink(io.RawIOBase):
 
     def _spill_path(self) -> str | None:
         """The spill file, unless writing it failed: then it does not hold the full output."""
+        if self._settled:
+            return self._final_spill
         if self.spill is None or self.spill.failed:
             return None
         return self.spill.path
+
+    def settle_spill(self, path: str | None) -> None:
+        """Where the full stream is from now on: a spill file kept under its own name, or
+        nowhere (the worker's spill file was emptied for the next task)."""
+        with self._lock:
+            self._settled = True
+            self._final_spill = path
 
     def getvalue(self) -> str:
         """The kept text; where bytes were dropped, a sentinel line says how many and why."""
@@ -465,6 +544,8 @@ class BoundedSink(io.RawIOBase):
 
     def captured(self) -> CapturedStream:
         """Kept text and statistics, taken together so they agree."""
+        if not self._written:  # the usual case of a capture: nothing was written
+            return CapturedStream("", StreamStats(self.name, 0, 0, self._spill_path()))
         with self._lock:
             head, tail, truncated = self._kept_parts()
             stats = StreamStats(self.name, self._written, len(head) + len(tail), self._spill_path())
@@ -478,10 +559,10 @@ class BoundedSink(io.RawIOBase):
         return CapturedStream(text, stats)
 
     def close(self) -> None:
-        """Close the sink and its spill; the kept text stays readable."""
+        """Close the sink and finish its spill's part; the kept text stays readable."""
         super().close()
         if self.spill is not None:
-            self.spill.close()
+            self.spill.finish()
 
 
 class _FdOrdered(io.RawIOBase):
@@ -682,6 +763,8 @@ class FdCapture:
         self._drained = threading.Event()
         self._thread: threading.Thread | None = None
         self._generation = _Forks.generation
+        self._write_fd = -1  # our own copy of the pipe's write end: to put the fd back
+        self._pipe_id: tuple[int, int] = (0, 0)
 
     def __repr__(self) -> str:
         return f"<FdCapture fd={self.fd} state={self._state}>"
@@ -708,13 +791,14 @@ class FdCapture:
             os.set_blocking(read_fd, False)
             os.dup2(write_fd, self.fd)
         except BaseException:
-            for fd in (read_fd, wake_r, wake_w):
+            for fd in (read_fd, write_fd, wake_r, wake_w):
                 os.close(fd)
             if self._saved is not None:
                 os.close(self._saved)
             raise
-        finally:
-            os.close(write_fd)  # from now on only self.fd (and children) hold the write end
+        status = os.fstat(write_fd)
+        self._pipe_id = (status.st_dev, status.st_ino)
+        self._write_fd = write_fd  # kept (close-on-exec): the fd can be put back after a test
         self._read_fd, self._wake_r, self._wake_w = read_fd, wake_r, wake_w
         self._buffer = bytearray(_READ_SIZE)
         self._pumping = True
@@ -723,6 +807,35 @@ class FdCapture:
         )
         self._state = "started"
         self._thread.start()
+
+    def switch(self, sink: BoundedSink) -> BoundedSink:
+        """From now on feed ``sink``; what the pipe holds (written before) goes to the old one.
+
+        A write to the fd completes into the pipe before it returns, so everything the task
+        wrote before it ended is in the old sink (at most :data:`_FINAL_DRAIN` more is read
+        now: a writer that never stops cannot hold the switch).
+        """
+        with self._lock:
+            if self._pumping and not self._eof:
+                self._pump(_FINAL_DRAIN)
+            old, self.sink = self.sink, sink
+        return old
+
+    def reattach(self) -> bool:
+        """Point the fd at the pipe again if a test closed or replaced it; True if it did."""
+        if self._state != "started" or self._write_fd < 0:
+            return False
+        try:
+            status = os.fstat(self.fd)
+            if (status.st_dev, status.st_ino) == self._pipe_id:
+                return False
+        except OSError:
+            pass  # closed: put it back
+        try:
+            os.dup2(self._write_fd, self.fd)
+        except OSError:
+            return False
+        return True
 
     def write_in_order(self, b: ReadableBuffer) -> int:
         """Write ``b`` to the sink after whatever the pipe already holds."""
@@ -769,10 +882,12 @@ class FdCapture:
                 self._pumping = False
         finally:
             self._drained.set()
-            os.close(self._wake_r)
+            with contextlib.suppress(OSError):
+                os.close(self._wake_r)
         if not eof:
             self._discard()
-        os.close(self._read_fd)
+        with contextlib.suppress(OSError):  # a test that closed every fd closed it already
+            os.close(self._read_fd)
 
     def _discard(self) -> None:
         """Read and drop until every writer (some grandchild) is gone: no hang, no growth."""
@@ -794,6 +909,10 @@ class FdCapture:
         """Restore the fd, take what was written so far, and return even if writers remain."""
         self._assert_state("stop", ("started",))
         _flush_streams_on(self.fd)
+        if self._write_fd >= 0:  # our copy goes first: the pipe ends once its writers are gone
+            with contextlib.suppress(OSError):  # a test may have closed it for us
+                os.close(self._write_fd)
+            self._write_fd = -1
         try:
             if self._saved is None:
                 with contextlib.suppress(OSError):
@@ -834,11 +953,18 @@ def _quiet_flush(stream: Any) -> None:
 
 
 class TaskCapture:
-    """Everything captured for one task in a worker: fd 1/2 and sys.stdout/sys.stderr, bounded.
+    """Everything captured in a worker: fd 1/2 and sys.stdout/sys.stderr, bounded, per task.
 
     ``sys.stdout``/``sys.stderr`` become :class:`BoundedTextIO` streams over the same sinks the
     fd pipes drain into, so ``print``, ``sys.stdout.buffer.write``, ``os.write(1, ...)`` and child
     processes all land in one bounded stream per fd, in flush order.
+
+    Set up once per worker (pipes, drain threads, streams, spill files), it serves one task
+    after the other: :meth:`begin` gives the next task fresh sinks (and puts back a replaced
+    ``sys.stdout`` or a closed fd 1), :meth:`end` returns what the task wrote. Lifecycle,
+    checked: ``initialized`` -> ``started`` (:meth:`start` begins the first part, labelled
+    ``label``) -> ``done`` (:meth:`stop` ends the current part and restores everything).
+    Between :meth:`end` and :meth:`begin` what arrives is counted, not kept.
     """
 
     def __init__(
@@ -851,10 +977,12 @@ class TaskCapture:
         self.label = label
         self.spill_paths: dict[str, str | None] = {"stdout": None, "stderr": None}
         self._state = "initialized"
+        self._spills: dict[str, Spill | None] = {"stdout": None, "stderr": None}
         self._sinks: list[BoundedSink] = []
         self._captures: list[FdCapture] = []
         self._streams: list[BoundedTextIO] = []
         self._saved: tuple[Any, Any] = (None, None)
+        self._segment = ""  # the label of the part being captured ("" between parts)
 
     def _assert_state(self, operation: str, states: tuple[str, ...]) -> None:
         if self._state not in states:
@@ -863,52 +991,124 @@ class TaskCapture:
                 f"{self._state!r}; expected one of {states!r}"
             )
 
-    def start(self) -> None:
-        """Create the spills, redirect fds 1 and 2, and replace sys.stdout and sys.stderr."""
+    def start(self, *, spill: bool = True) -> None:
+        """Create the spills, redirect fds 1 and 2, replace sys.stdout and sys.stderr, and
+        begin the first part (``spill=False``: it is not spilled)."""
         self._assert_state("start", ("initialized",))
         for name in ("stdout", "stderr"):
-            spill = None
             if self.spill_dir is not None:
-                prefix = _spill_prefix(self.label, name)
-                spill = Spill.create(self.spill_dir, prefix, self.max_spill, stream=name)
-            self.spill_paths[name] = None if spill is None else spill.path
-            self._sinks.append(BoundedSink(name, self.limit, self.keep, spill))
+                path = os.path.join(self.spill_dir, spill_name(self.label, name))
+                self._spills[name] = Spill.at(path, self.max_spill, stream=name)
+            found = self._spills[name]
+            self.spill_paths[name] = None if found is None else found.path
         _quiet_flush(sys.stdout)
         _quiet_flush(sys.stderr)
         try:
-            for fd, sink in zip((1, 2), self._sinks, strict=True):
-                capture = FdCapture(fd, sink)
+            for fd, name in ((1, "stdout"), (2, "stderr")):
+                capture = FdCapture(fd, BoundedSink(name, 0, self.keep))
                 capture.start()
                 self._captures.append(capture)
         except BaseException:
             for capture in self._captures:
                 capture.stop()
-            for sink in self._sinks:
-                sink.close()
+            self._close_spills()
             self._state = "done"
             raise
-        self._streams = [
-            BoundedTextIO.over_fd_capture(capture, line_buffering=capture.fd == 2)
-            for capture in self._captures
-        ]
+        self._streams = [self._stream(capture) for capture in self._captures]
         self._saved = (sys.stdout, sys.stderr)
-        sys.stdout, sys.stderr = self._streams
         self._state = "started"
+        self.begin(self.label, spill=spill)
+
+    @staticmethod
+    def _stream(capture: FdCapture) -> BoundedTextIO:
+        return BoundedTextIO.over_fd_capture(capture, line_buffering=capture.fd == 2)
+
+    def begin(self, label: str, *, spill: bool = True) -> None:
+        """A new part (a task): fresh sinks, the streams and fds 1/2 put back if a test moved
+        them (the fds are checked with one ``fstat`` each)."""
+        self._assert_state("begin", ("started",))
+        if self._segment:
+            raise RuntimeError(f"TaskCapture: begin({label!r}) while {self._segment!r} runs")
+        self._segment = label
+        self._sinks = []
+        for index, capture in enumerate(self._captures):
+            name = ("stdout", "stderr")[index]
+            found = self._spills[name] if spill else None
+            if found is not None:
+                found.reset()
+            sink = BoundedSink(name, self.limit, self.keep, found)
+            self._sinks.append(sink)
+            capture.reattach()
+            capture.switch(sink)
+            stream = self._streams[index]
+            if stream.closed:  # a test closed it: a new one, as the next feature expects
+                stream = self._streams[index] = self._stream(capture)
+            stream.sink = sink
+        sys.stdout, sys.stderr = self._streams
+
+    def end(self, keep_longer_than: int | None = None) -> tuple[CapturedStream, CapturedStream]:
+        """End the part: what it wrote, stdout and stderr. A spill file stays (renamed, named
+        in the text) when its stream was cut, or is longer than ``keep_longer_than`` (a failing
+        task's output beyond what the console shows); otherwise it is emptied for the next."""
+        self._assert_state("end", ("started",))
+        if not self._segment:
+            raise RuntimeError("TaskCapture: end() with no part begun")
+        for stream in (*self._streams, sys.stdout, sys.stderr):
+            _quiet_flush(stream)
+        for capture in self._captures:
+            capture.switch(BoundedSink(capture.sink.name, 0, self.keep))
+            capture.reattach()  # a test closed or replaced fd 1/2: put the pipe back
+        captured = [self._finish(sink, keep_longer_than) for sink in self._sinks]
+        self._segment = ""
+        self._sinks = []
+        return captured[0], captured[1]
+
+    def _finish(self, sink: BoundedSink, keep_longer_than: int | None) -> CapturedStream:
+        spill = sink.spill
+        if spill is not None:
+            spill.finish()
+            stats = sink.stats()
+            longer = keep_longer_than is not None and stats.written > keep_longer_than
+            if spill.written and not spill.failed and (stats.truncated or longer):
+                prefix = _spill_prefix(self._segment, sink.name)
+                sink.settle_spill(spill.keep_as(os.path.dirname(spill.path), prefix))
+            else:
+                sink.settle_spill(None)  # emptied at the next begin: nothing to point to
+            sink.spill = None
+        captured = sink.captured()
+        sink.close()
+        return captured
 
     def stop(self) -> tuple[CapturedStream, CapturedStream]:
-        """Restore everything (even a closed or replaced sys.stdout); return stdout, stderr."""
+        """End the current part and restore everything (even a closed or replaced sys.stdout)."""
         self._assert_state("stop", ("started",))
-        self._state = "done"
         try:
-            for stream in (*self._streams, sys.stdout, sys.stderr):
-                _quiet_flush(stream)
+            out, err = self.end() if self._segment else (_EMPTY_OUT, _EMPTY_ERR)
         finally:
+            self._state = "done"
             sys.stdout, sys.stderr = self._saved
             self._saved = (None, None)
             with contextlib.ExitStack() as stops:  # every capture stops even if one fails
                 for capture in self._captures:
                     stops.callback(capture.stop)
-        out, err = (sink.captured() for sink in self._sinks)
-        for sink in self._sinks:
-            sink.close()  # closes the spill: sentinel line, and a warning if it failed
+            self._close_spills()
         return out, err
+
+    def _close_spills(self) -> None:
+        for name, found in self._spills.items():
+            if found is not None:
+                found.close()
+                with contextlib.suppress(OSError):  # the file of no part that must stay
+                    if not found.written:
+                        os.unlink(found.path)
+                        self.spill_paths[name] = None
+
+
+def spill_name(label: str, stream: str) -> str:
+    """The file a worker spills ``stream`` into while a task runs: fixed, so the parent knows
+    where to read a dead worker's output without being told."""
+    return _spill_prefix(label, stream) + "current.log"
+
+
+_EMPTY_OUT = CapturedStream("", StreamStats("stdout"))
+_EMPTY_ERR = CapturedStream("", StreamStats("stderr"))

@@ -10,18 +10,26 @@ no system call and no message, and the parent reads it only when the worker is g
 Bounded: the mapping has a fixed size (:data:`SIZE`); an entry that does not fit is not
 written and the journal says it is full, so the parent knows which results it does not have.
 The kernel only backs the pages that were written.
+
+It also settles who runs a task queued in a worker's pipe: the worker :meth:`Journal.claim`s it
+when it begins it, the parent may :meth:`Journal.revoke` it before that (to give it to an idle
+worker), under one lock shared by both, so a task is never run twice nor lost.
 """
 
 from __future__ import annotations
 
 import mmap
+import multiprocessing
 import struct
+import time
 from dataclasses import dataclass
 
 #: Bytes of one worker's journal (virtual; only written pages use memory).
 SIZE = 16 * 2**20
-# committed bytes, task number (index + 1; 0 when none), running scenario line (0: none), full
-_HEADER = struct.Struct("<QQqQ")
+# committed bytes, task number (index + 1; 0 when none), running scenario line (0: none), full,
+# when the task began (time.monotonic(): one clock for every process of the machine), and the
+# number of a queued task the parent took back (0: none)
+_HEADER = struct.Struct("<QQqQdQ")
 _LENGTH = struct.Struct("<Q")
 
 
@@ -40,18 +48,30 @@ class Journal:
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
         self._map = mmap.mmap(-1, size)  # MAP_SHARED | MAP_ANONYMOUS: shared across fork
+        # Who begins a queued task: the worker (claim) or the parent taking it back (revoke).
+        self._claim = multiprocessing.get_context("fork").Lock()
         self._task = 0
         self._used = _HEADER.size
         self._running = 0
         self._full = False
+        self._began = 0.0
 
     # -- the worker's side
+    def claim(self, task_index: int) -> bool:
+        """Begin task ``task_index`` unless the parent took it back first (False then)."""
+        with self._claim:
+            if _HEADER.unpack_from(self._map, 0)[5] == task_index + 1:
+                return False
+            self.begin(task_index)
+            return True
+
     def begin(self, task_index: int) -> None:
         """A new task: forget the previous one's entries."""
         self._task = task_index + 1
         self._used = _HEADER.size
         self._running = 0
         self._full = False
+        self._began = time.monotonic()
         self._commit()
 
     def running(self, line: int) -> None:
@@ -73,12 +93,37 @@ class Journal:
         return True
 
     def _commit(self) -> None:
-        _HEADER.pack_into(self._map, 0, self._used, self._task, self._running, int(self._full))
+        revoked = _HEADER.unpack_from(self._map, 0)[5]
+        _HEADER.pack_into(
+            self._map,
+            0,
+            self._used,
+            self._task,
+            self._running,
+            int(self._full),
+            self._began,
+            revoked,
+        )
 
     # -- the parent's side
+    def current(self) -> tuple[int, float]:
+        """(index of the task the worker began last, when it began); (-1, 0.0) before any."""
+        _, task, _, _, began, _ = _HEADER.unpack_from(self._map, 0)
+        return task - 1, began
+
+    def revoke(self, task_index: int) -> bool:
+        """Take back a queued task the worker has not begun; False if it has begun it."""
+        with self._claim:
+            values = list(_HEADER.unpack_from(self._map, 0))
+            if values[1] == task_index + 1:
+                return False
+            values[5] = task_index + 1
+            _HEADER.pack_into(self._map, 0, *values)
+            return True
+
     def read(self, task_index: int) -> JournalRead:
         """The entries the worker committed for task ``task_index`` (none for another task)."""
-        used, task, running, full = _HEADER.unpack_from(self._map, 0)
+        used, task, running, full, _, _ = _HEADER.unpack_from(self._map, 0)
         if task != task_index + 1 or not _HEADER.size <= used <= self.size:
             return JournalRead((), 0, False)
         entries: list[bytes] = []

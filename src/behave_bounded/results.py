@@ -159,7 +159,8 @@ class TaskResult:
     duration: float
     stdout: CapturedStream
     stderr: CapturedStream
-    worker: int = 0
+    worker: int = 0  # the serial number of the worker process that ran it
+    slot: int = 0  # the worker's slot (w0, w1...): the lane it ran in, kept across restarts
     error: str = ""  # why the task as a whole errored (crash, timeout, hook error)
     feature_failed: bool = False  # behave's own verdict (hook errors, cleanup errors, ...)
     started: float = 0.0  # epoch seconds when the task began (reports show the schedule)
@@ -177,6 +178,19 @@ class TaskResult:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class WorkerLife:
+    """One worker process's life: its slot (the lane it worked in), when, and how it ended
+    (``exited``, ``retired``, ``crashed``, ``timed out``, ``interrupted``, ``stopped``)."""
+
+    slot: int
+    worker: int
+    started: float
+    ended: float
+    end: str
+    cause: str = ""
+
+
 @dataclass
 class RunResult:
     """The run as the parent saw it; mutable because the supervisor fills it as events arrive.
@@ -190,6 +204,7 @@ class RunResult:
     interrupted: list[Task] = field(default_factory=list)  # running when the run was stopped
     teardown_errors: list[str] = field(default_factory=list)  # after_all failures, per worker
     report_errors: list[str] = field(default_factory=list)  # a report that could not be written
+    workers: list[WorkerLife] = field(default_factory=list)  # at most jobs + restarts of them
     setup_error: str = ""  # a worker could not start: the run ends with exit code 2
     stopped_early: str = ""  # why scheduling stopped early, for the summary
     lost: bool = False  # the features that never ran count as failing (too many crashes)

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -169,6 +170,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
             on_result,
             run,
             WorkerOptions(
+                run_id=uuid.uuid4().hex,
                 records=RecordMode.ALL if behave_views is not None else RecordMode.FAILING,
                 step_definitions=behave_views is not None and behave_views.needs_step_definitions,
                 on_step_definitions=behave_views.step_definitions if behave_views else None,
@@ -307,6 +309,7 @@ def _merge(run: RunResult, phase: RunResult) -> None:
     run.interrupted.extend(phase.interrupted)
     run.teardown_errors.extend(phase.teardown_errors)
     run.report_errors.extend(phase.report_errors)
+    run.workers.extend(phase.workers)
     run.setup_error = run.setup_error or phase.setup_error
     run.stopped_early = run.stopped_early or phase.stopped_early
     run.lost = run.lost or phase.lost
@@ -369,6 +372,7 @@ def _close_report_files(
         partial=bool(run.never_ran or run.interrupted or run.setup_error),
         reason=reason,
         lost=run.lost or bool(run.setup_error),
+        workers=run.workers,
     )
     for report_file in files:
         try:

@@ -36,13 +36,14 @@ from behave.runner_util import make_undefined_step_snippet, parse_features
 
 from behave_bounded import behave_capture
 from behave_bounded.baseline import Baseline, Isolation
-from behave_bounded.capture import Keep, TaskCapture
+from behave_bounded.capture import Keep, TaskCapture, warn_through
 from behave_bounded.collect import behave_configuration
 from behave_bounded.config import Settings
 from behave_bounded.errors import WorkerSetupError
 from behave_bounded.journal import Journal
 from behave_bounded.memory import budget_outcome, run_within_budget
 from behave_bounded.processes import Descendants, end_with_parent
+from behave_bounded.protocol import Close, Closed, Ready, SetupFailed, TaskDone
 from behave_bounded.record import (
     Recorder,
     StepDefinitionRecord,
@@ -93,6 +94,10 @@ def describe(error: BaseException) -> str:
     """``Type: message`` on one line (a multi-line message is joined, at most 300 chars)."""
     text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
+
+
+#: Where a scenario's result is kept once built at its end (the journal's and the report's).
+RESULT_ATTRIBUTE = "_behave_bounded_result"
 
 
 class TaskOutcome(NamedTuple):
@@ -274,9 +279,9 @@ class WorkerSession:
         if self.journal is None or not self._owns(scenario):
             return
         chunk = self.recorder.chunk(scenario) if self.record_mode is RecordMode.ALL else None
-        self.journal.append(
-            pickle.dumps((scenario_result(scenario), chunk), protocol=pickle.HIGHEST_PROTOCOL)
-        )
+        result = scenario_result(scenario)
+        setattr(scenario, RESULT_ATTRIBUTE, result)  # reported as is when the task ends
+        self.journal.append(pickle.dumps((result, chunk), protocol=pickle.HIGHEST_PROTOCOL))
         self.journal.running(0)
 
     def _owns(self, scenario: Any) -> bool:
@@ -288,8 +293,7 @@ class WorkerSession:
         runner = self.runner
         self.task = task
         self.record_mode = record
-        if self.journal is not None:
-            self.journal.begin(task.index)
+
         locations = [FileLocation(task.path, line) for line in task.lines]
         features = parse_features(locations or [FileLocation(task.path)], language=self.config.lang)
         results: list[ScenarioResult] = []
@@ -305,7 +309,9 @@ class WorkerSession:
             scenarios = feature.walk_scenarios()
             if task.part:  # the feature's other scenarios are other tasks' to report
                 scenarios = [s for s in scenarios if s.line in task.lines]
-            results.extend(scenario_result(s) for s in scenarios)
+            results.extend(
+                getattr(s, RESULT_ATTRIBUTE, None) or scenario_result(s) for s in scenarios
+            )
         failed = failed or runner.hook_failures > hook_failures
         fails = failed or any(r.status.fails_run for r in results)
         records = b""
@@ -404,10 +410,38 @@ class WorkerSpec:
     records: RecordMode = RecordMode.FAILING
     #: Whether the parent runs step-definition formatters: send the registry and step usage.
     step_definitions: bool = False
+    #: How many workers the run has, and its id: what a test learns of its worker.
+    worker_count: int = 1
+    run_id: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    """Who a worker is: its process serial number, its slot (``w0``, ``w1``..., kept by the
+    worker that replaces it) and the run's id. A test sees the slot, the count and the run id
+    as ``BEHAVE_BOUNDED_WORKER``, ``BEHAVE_BOUNDED_WORKER_COUNT``, ``BEHAVE_BOUNDED_RUN_ID``
+    and in ``context.config.userdata`` (``behave_bounded.worker`` ...), as pytest-xdist's
+    ``PYTEST_XDIST_WORKER``."""
+
+    serial: int
+    slot: int
+
+    @property
+    def name(self) -> str:
+        return f"w{self.slot}"
+
+
+def identify(identity: WorkerIdentity, spec: WorkerSpec) -> dict[str, str]:
+    """The worker's identity as environment variables (set in the worker only)."""
+    return {
+        "BEHAVE_BOUNDED_WORKER": identity.name,
+        "BEHAVE_BOUNDED_WORKER_COUNT": str(spec.worker_count),
+        "BEHAVE_BOUNDED_RUN_ID": spec.run_id,
+    }
 
 
 def worker_main(
-    conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal | None = None
+    conn: Any, identity: WorkerIdentity, spec: WorkerSpec, journal: Journal | None = None
 ) -> None:
     """Entry point of a worker process (the target of ``multiprocessing.Process``).
 
@@ -421,54 +455,77 @@ def worker_main(
     descendants = Descendants()
     descendants.adopt()
     try:
-        _serve(conn, worker_id, spec, journal, descendants)
+        _serve(conn, identity, spec, journal, descendants)
     finally:
         descendants.end_all()
 
 
 def _serve(
-    conn: Any, worker_id: int, spec: WorkerSpec, journal: Journal | None, descendants: Descendants
+    conn: Any,
+    identity: WorkerIdentity,
+    spec: WorkerSpec,
+    journal: Journal | None,
+    descendants: Descendants,
 ) -> None:
     settings = spec.settings
-    keep = Keep(settings.keep)
-
-    def capture(label: str, spill: bool = True) -> TaskCapture:
-        """Features spill; the worker's own setup and teardown output is shown only on error."""
-        spill_dir = spec.spill_dir if spill else None
-        return TaskCapture(settings.max_output, keep, spill_dir, settings.max_spill, label)
-
-    setup_capture = capture("worker-setup", spill=False)
-    setup_capture.start()
+    names = identify(identity, spec)
+    os.environ.update(names)
+    notes: list[str] = []  # the worker's own warnings (its stderr is captured): to the parent
+    warn_through(lambda line: notes.append(line.removeprefix("behave-bounded: warning: ")))
+    capture = TaskCapture(
+        settings.max_output,
+        Keep(settings.keep),
+        spec.spill_dir,
+        settings.max_spill,
+        f"worker-{identity.serial}",
+    )
+    capture.start(spill=False)  # before_all's output: shown only when it fails
     try:
-        session = WorkerSession(settings.behave_args, settings.max_output, keep, journal)
+        session = WorkerSession(settings.behave_args, settings.max_output, settings.keep, journal)
+        session.config.userdata.update(
+            {f"behave_bounded.{key}": value for key, value in _userdata(names).items()}
+        )
         session.setup()
     except WorkerSetupError as setup_error:
-        setup_capture.stop()
-        conn.send(("setup_error", str(setup_error)))
+        capture.stop()
+        conn.send(SetupFailed(str(setup_error)))
         return
-    setup_capture.stop()
+    capture.end()
     isolation = Isolation(Baseline.take(), descendants)
     descendants.mark()  # what before_all started lives as long as the worker
-    conn.send(("ready", step_definitions() if spec.step_definitions else ()))
+    definitions = step_definitions() if spec.step_definitions else ()
+    conn.send(Ready(dict(capture.spill_paths), definitions))
     while True:
         try:
-            task = conn.recv()
+            message = conn.recv()
         except EOFError:  # the parent is gone: nothing left to do
+            capture.stop()
             return
-        if task is None:
+        if isinstance(message, Close):
             break
+        if journal is not None and not journal.claim(message.task.index):
+            continue  # the parent took the queued task back for an idle worker
+        task = message.task
         if _run_one(
-            conn, worker_id, session, task, capture(task.path), spec=spec, isolation=isolation
+            conn, identity, session, task, capture, spec=spec, isolation=isolation, notes=notes
         ):
+            capture.stop()
             return  # the parent replaces a retired worker
-    teardown_capture = capture("worker-teardown", spill=False)
-    teardown_capture.start()
+    capture.begin("worker-teardown", spill=False)
     teardown_error = session.teardown()
-    stdout, _ = teardown_capture.stop()
+    stdout, _ = capture.stop()
     if teardown_error and stdout.text:
         teardown_error += "\n" + clip(stdout.text)
     descendants.end_all()  # before_all's processes end with the worker
-    conn.send(("closed", teardown_error))
+    conn.send(Closed(teardown_error))
+
+
+def _userdata(names: dict[str, str]) -> dict[str, str]:
+    return {
+        "worker": names["BEHAVE_BOUNDED_WORKER"],
+        "worker_count": names["BEHAVE_BOUNDED_WORKER_COUNT"],
+        "run_id": names["BEHAVE_BOUNDED_RUN_ID"],
+    }
 
 
 def _leave_if_forked_child(worker_pid: int, escaped: BaseException | None) -> None:
@@ -488,17 +545,20 @@ def _leave_if_forked_child(worker_pid: int, escaped: BaseException | None) -> No
 
 def _run_one(
     conn: Any,
-    worker_id: int,
+    identity: WorkerIdentity,
     session: WorkerSession,
     task: Task,
-    task_capture: TaskCapture,
+    capture: TaskCapture,
     *,
     spec: WorkerSpec,
     isolation: Isolation,
+    notes: list[str],
 ) -> str:
-    """Run a task and send its result; returns why the worker must retire, or ''."""
-    task_capture.start()
-    conn.send(("started", (task.index, dict(task_capture.spill_paths))))
+    """Run a task and send its result; returns why the worker must retire, or ''.
+
+    ``notes`` are the worker's own warnings since the last task (a spill that failed): they
+    go to the parent with this task's result."""
+    capture.begin(task.label)
     started = time.perf_counter()
     started_at = time.time()
     retire = ""
@@ -512,7 +572,9 @@ def _run_one(
         error = retire
     _leave_if_forked_child(session.pid, None)
     drift = isolation.task_ended(task.label)
-    stdout, stderr = task_capture.stop()
+    failing = bool(error) or outcome.failed or any(s.status.fails_run for s in outcome.scenarios)
+    keep = spec.settings.show_output if failing else None
+    stdout, stderr = capture.end(keep_longer_than=keep)
     drift += isolation.captured(task.label)
     if session.aborted and not retire:
         retire = "the run was aborted inside the feature (KeyboardInterrupt or hook error)"
@@ -523,13 +585,15 @@ def _run_one(
         duration=time.perf_counter() - started,
         stdout=stdout,
         stderr=stderr,
-        worker=worker_id,
+        worker=identity.serial,
+        slot=identity.slot,
         error=error,
         feature_failed=outcome.failed,
         started=started_at,
         records=outcome.records,
         snippets=outcome.snippets,
-        warnings=bounded_warnings(list(drift.warnings)),
+        warnings=bounded_warnings([*notes, *drift.warnings]),
     )
-    conn.send(("result", (result, retire)))
+    notes.clear()
+    conn.send(TaskDone(result, retire))
     return retire

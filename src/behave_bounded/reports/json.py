@@ -82,6 +82,7 @@ def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
         "lost": meta.lost,
         "counts": counts.as_dict(),
         "verdict": counts.verdict(),
+        "workers": list(meta.workers),
     }
 
 
@@ -133,6 +134,7 @@ def _task_json(result: TaskResult, started: float | None, show_output: int) -> d
         "path": result.task.path,
         "lines": list(result.task.lines),
         "worker": result.worker,
+        "slot": result.slot,
         "started": started,
         "duration": round(result.duration, 6),
         "error": result.error,

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 from behave_bounded import __version__
 from behave_bounded.config import Settings
+from behave_bounded.results import WorkerLife
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class RunMeta:
     reason: str = ""
     #: The features that never ran count as failing (too many worker crashes).
     lost: bool = False
+    #: Every worker process's life (slot, serial, start, end, how it ended): at most the
+    #: jobs plus the restarts the run allows.
+    workers: tuple[dict[str, object], ...] = ()
 
     @classmethod
     def current(
@@ -40,6 +44,7 @@ class RunMeta:
         partial: bool = False,
         reason: str = "",
         lost: bool = False,
+        workers: Sequence[WorkerLife] = (),
     ) -> RunMeta:
         """The metadata of a run of this process (versions filled in)."""
         return cls(
@@ -54,6 +59,7 @@ class RunMeta:
             partial=partial,
             reason=reason,
             lost=lost,
+            workers=tuple(asdict(life) for life in workers),
         )
 
     @property
