@@ -269,7 +269,7 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
     When merging "merged.<ext> --<flag> shard-1 <bad> shard-2" in the temporary directory
     Then merging exited with 2
     And merging reported exactly one problem: "<bad>: <reason>"
-    And merging printed "scenarios: 3 passed, 0 failed, 0 skipped" as the last line of stdout
+    And merging printed "scenarios: 3 passed, 0 failed, 0 skipped; run failed: 1 input report could not be merged" as the last line of stdout
     And the merged report holds exactly the scenarios of shard-1 and shard-2
     And the merged report is marked partial, its reason naming "<bad>"
     And the merged report lists "<bad>" as its only bad input

@@ -422,8 +422,14 @@ def worker_main(
         session = WorkerSession(settings.behave_args, settings.max_output, keep, journal)
         session.setup()
     except WorkerSetupError as setup_error:
-        setup_capture.stop()
-        conn.send(("setup_error", str(setup_error)))
+        # [reports-hardening] the setup error carries what before_all (or loading the suite)
+        # printed, bounded like after_all's: the README says it is shown when it fails.
+        stdout, stderr = setup_capture.stop()
+        message = str(setup_error)
+        for stream in (stdout, stderr):
+            if stream.text.strip():
+                message += f"\n---- {stream.stats.name} of the worker's setup\n" + clip(stream.text)
+        conn.send(("setup_error", message))
         return
     setup_capture.stop()
     conn.send(("ready", step_definitions() if spec.step_definitions else ()))

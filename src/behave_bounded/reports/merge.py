@@ -21,6 +21,7 @@ from xml.parsers import expat
 
 from behave_bounded.atomic import temp_file
 from behave_bounded.errors import UsageError
+from behave_bounded.plan import PlanCheck, ShardPlan
 from behave_bounded.reports.digest import Budget, Digest, items_of
 from behave_bounded.reports.html import write_html
 from behave_bounded.reports.json import (
@@ -41,7 +42,7 @@ from behave_bounded.reports.junit import (
     element,
 )
 from behave_bounded.reports.meta import RunMeta
-from behave_bounded.reports.verdict import COUNT_KEYS, Counts
+from behave_bounded.reports.verdict import COUNT_KEYS, Counts, join_reasons
 from behave_bounded.results import Status
 
 
@@ -62,20 +63,46 @@ class _Shard:
     partial: bool = False
     reason: str = ""
     lost: bool = False
+    failure: str = ""  # why its run failed outside its scenarios
+    plan: ShardPlan | None = None  # None: not a --shard run (or another tool's file)
+    #: The feature paths of an input without a plan (checked against the plan's).
+    paths: set[str] = field(default_factory=set)
 
 
 @dataclass
 class MergeOutcome:
-    """The result of a merge: bad inputs, the merged counts, the inputs that were partial."""
+    """The result of a merge: bad inputs and plan problems, the merged counts, the inputs
+    that were partial, and why the merged run failed outside its scenarios (the verdict's)."""
 
     problems: list[str]
     counts: dict[str, int]
     partial_inputs: list[str]
     merged: int
+    failure: str = ""
+
+
+def _merged_failure(
+    shards: Sequence[_Shard], bad_inputs: Sequence[str], plan_problems: Sequence[str]
+) -> str:
+    """Why the merged run failed outside its scenarios: the shards' own reasons, a plan the
+    shards do not cover, inputs that could not be merged."""
+    reasons = [f"{s.path}: {s.failure}" for s in shards if s.failure]
+    if plan_problems:
+        reasons.append("the shard reports do not cover one shard plan")
+    if bad_inputs:
+        count = len(bad_inputs)
+        reasons.append(f"{count} input report{'s' if count > 1 else ''} could not be merged")
+    return join_reasons(reasons)
 
 
 def _merged_meta(
-    out: str, kind: str, inputs: Sequence[str], shards: Sequence[_Shard], problems: Sequence[str]
+    out: str,
+    kind: str,
+    inputs: Sequence[str],
+    shards: Sequence[_Shard],
+    *,
+    problems: Sequence[str],
+    plan_problems: Sequence[str] = (),
 ) -> RunMeta:
     now = time.time()
     starts = [s.started for s in shards if s.started is not None]
@@ -86,6 +113,7 @@ def _merged_meta(
         **first.versions,
     }
     reasons = [f"bad input {problem}" for problem in problems]
+    reasons += list(plan_problems)
     reasons += [f"partial shard {s.path}: {s.reason or 'partial'}" for s in shards if s.partial]
     return RunMeta(
         started=min(starts, default=now),
@@ -99,6 +127,7 @@ def _merged_meta(
         partial=bool(reasons),
         reason="; ".join(reasons),
         lost=any(s.lost for s in shards),
+        failure=_merged_failure(shards, problems, plan_problems),
     )
 
 
@@ -152,8 +181,27 @@ def _read_json_shard(path: str) -> tuple[dict[str, Any], Counts, _Shard]:
         partial=run["partial"],
         reason=run["reason"],
         lost=run["lost"],
+        failure=_as(run.get("failure", ""), str, "run.failure"),
+        plan=_plan(run.get("plan")),
     )
+    if shard.plan is None:
+        shard.paths = {
+            item["path"]
+            for section in ("tasks", "not_run")
+            for item in data[section]
+            if isinstance(item.get("path"), str)
+        }
     return data, counts, shard
+
+
+def _plan(value: object) -> ShardPlan | None:
+    """The shard plan a report carries (None: no ``--shard`` run); a bad one is a bad input."""
+    if value is None:
+        return None
+    try:
+        return ShardPlan.from_json(value)
+    except ValueError as error:
+        raise _BadInput(f"corrupt report: {error}") from None
 
 
 def _load_json(path: str) -> dict[str, Any]:
@@ -256,6 +304,7 @@ class _HtmlMerger:
 
     def add(self, path: str) -> _Shard:
         data, counts, shard = _read_json_shard(path)
+        data["run"].pop("plan", None)  # checked (PlanCheck); the page has no use for its paths
         self.digests.append(Digest.of(items_of(data), self.budget, source=path))
         self.counts.update(counts)
         return shard
@@ -358,6 +407,8 @@ class _JUnitMerger:
                 _SuiteReader(on_suite).read(file)
         except expat.ExpatError as error:
             raise _BadInput(f"corrupt JUnit XML: {error}") from None
+        if shard.plan is None:  # its features: the suites of scenarios (not "merge problems")
+            shard.paths = {suite.name for suite in staged if suite.counts is not None}
         for suite in staged:  # only now: a bad input's testcases stay unused in the part file
             self.store.commit(suite)
         return shard
@@ -373,6 +424,13 @@ class _JUnitMerger:
         shard.partial = properties.get("partial") == "true"
         shard.lost = properties.get("lost") == "true"
         shard.reason = properties.get("reason", "")
+        shard.failure = properties.get("failure", "")
+        if "plan" in properties:
+            try:
+                plan = json.loads(properties["plan"])
+            except ValueError:
+                raise _BadInput("corrupt report: its plan property is not JSON") from None
+            shard.plan = _plan(plan)
         shard.versions = {
             key.removeprefix("version."): value
             for key, value in properties.items()
@@ -422,25 +480,37 @@ def merge(out: str, kind: str, inputs: Sequence[str]) -> MergeOutcome:
     merger = _MERGERS[kind](out)
     problems: list[str] = []
     shards: list[_Shard] = []
+    plans = PlanCheck()
     try:
         for path in inputs:
             try:
-                shards.append(merger.add(path))
+                shard = merger.add(path)
             except _BadInput as error:
                 problems.append(f"{path}: {error}")
-        meta = _merged_meta(out, kind, inputs, shards, problems)
+                continue
+            shards.append(shard)
+            if shard.plan is not None:
+                plans.add(path, shard.plan)
+            else:
+                plans.add_unplanned(path, shard.paths)
+                shard.paths = set()
+        plan_problems = plans.check()
+        meta = _merged_meta(
+            out, kind, inputs, shards, problems=problems, plan_problems=plan_problems
+        )
         merged_from = [shard.path for shard in shards]
         if isinstance(merger, _JUnitMerger):
-            merger.write(meta, merged_from, problems)
+            merger.write(meta, merged_from, [*problems, *plan_problems])
         else:
             merger.write(meta, merged_from)
     finally:
         merger.discard()
     return MergeOutcome(
-        problems=problems,
+        problems=[*problems, *plan_problems],
         counts=merger.counts.as_dict(),
         partial_inputs=[f"{s.path}: {s.reason or 'partial'}" for s in shards if s.partial],
         merged=len(shards),
+        failure=meta.failure,
     )
 
 

@@ -27,6 +27,11 @@ class RunMeta:
     reason: str = ""
     #: The features that never ran count as failing (too many worker crashes).
     lost: bool = False
+    #: Why the run failed outside its scenarios (after_all, a report, a lost run, a signal),
+    #: "" when it did not: the verdict line's ``; run failed: ...`` (see reports.verdict).
+    failure: str = ""
+    #: The shard plan of a ``--shard`` run (:meth:`behave_bounded.plan.ShardPlan.as_json`).
+    plan: Mapping[str, object] | None = None
 
     @classmethod
     def current(
@@ -40,6 +45,8 @@ class RunMeta:
         partial: bool = False,
         reason: str = "",
         lost: bool = False,
+        failure: str = "",
+        plan: Mapping[str, object] | None = None,
     ) -> RunMeta:
         """The metadata of a run of this process (versions filled in)."""
         return cls(
@@ -54,6 +61,8 @@ class RunMeta:
             partial=partial,
             reason=reason,
             lost=lost,
+            failure=failure,
+            plan=plan,
         )
 
     @property
