@@ -119,7 +119,7 @@ class PlanCheck:
     def __init__(self) -> None:
         self.first: tuple[str, ShardPlan] | None = None
         self.unplanned: list[tuple[str, frozenset[str]]] = []  # input -> its feature paths
-        self.planned: dict[str, str] = {}  # feature -> "shard K/N" of the first plan naming it
+        self.planned: dict[str, int] = {}  # feature -> its shard in the first plan naming it
         self.owners: dict[str, list[str]] = {}  # feature -> the inputs whose shard ran it
         self.shards: dict[int, str] = {}  # K of the first plan -> its input
         self.problems: list[str] = []
@@ -139,7 +139,7 @@ class PlanCheck:
             self.shards[plan.k] = path
         for number, features in enumerate(plan.shards, start=1):
             for feature in features:
-                self.planned.setdefault(feature, f"shard {number}/{plan.n}")
+                self.planned.setdefault(feature, number)
         for feature in plan.mine:
             self.owners.setdefault(feature, []).append(path)
 
@@ -163,8 +163,10 @@ class PlanCheck:
                 )
         first = self.first[1]
         if not self.differ:
-            missing = [k for k in range(1, first.n + 1) if k not in self.shards]
-            problems += [f"shard plan: no report of shard {k}/{first.n}" for k in missing]
+            missing = [f"{k}/{first.n}" for k in range(1, first.n + 1) if k not in self.shards]
+            if missing:
+                shards = "shards" if len(missing) > 1 else "shard"
+                problems.append(f"shard plan: no report of {shards} {named(missing)}")
         twice = {f: owners for f, owners in self.owners.items() if len(owners) > 1}
         if twice:
             listed = (f"{f} ({', '.join(owners)})" for f, owners in twice.items())
@@ -174,7 +176,9 @@ class PlanCheck:
             )
         gaps = [f for f in self.planned if f not in self.owners]
         if gaps:
-            listed = (f if self.differ else f"{f} ({self.planned[f]})" for f in gaps)
+            listed = (
+                f if self.differ else f"{f} (shard {self.planned[f]}/{first.n})" for f in gaps
+            )
             problems.append(
                 f"shard plan: {len(gaps)} feature(s) of the plan in no shard report: "
                 + named(listed)

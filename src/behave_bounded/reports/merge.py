@@ -268,11 +268,13 @@ def merge(out: str, kind: str, inputs: Sequence[str]) -> MergeOutcome:
                 problems.append(f"{path}: {error}")
                 continue
             shards.append(shard)
+            # The check keeps what it needs (one entry per feature); the inputs' own copies go,
+            # or 64 shards of a 10,000-feature plan would hold 640,000 paths.
             if shard.plan is not None:
                 plans.add(path, shard.plan)
             else:
                 plans.add_unplanned(path, shard.paths)
-                shard.paths = set()
+            shard.plan, shard.paths = None, set()
         plan_problems = plans.check()
         meta = _merged_meta(
             out, kind, inputs, shards, problems=problems, plan_problems=plan_problems

@@ -116,16 +116,22 @@ def _first_line(text: str) -> str:
     return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 3] + "..."
 
 
-_WORKER = re.compile(r"worker (\d+): ")
+_WORKER = re.compile(r"worker (\d+): (cleanup after all features)?")
 
 
 def _after_all(errors: Sequence[str]) -> str:
-    """``after_all failed in worker 1`` (``in workers 1, 2``): the details are in the summary."""
-    workers = [match[1] for error in errors if (match := _WORKER.match(error))]
-    if len(workers) != len(errors):
+    """``after_all failed in worker 1`` (``in workers 1, 2``; a cleanup registered for the whole
+    run: ``cleanup after all features failed in worker 1``): the details are in the summary."""
+    matches = [match for error in errors if (match := _WORKER.match(error))]
+    if len(matches) != len(errors):
         return f"after_all failed: {_first_line(errors[0])}"
-    plural = "s" if len(workers) > 1 else ""
-    return f"after_all failed in worker{plural} {', '.join(workers)}"
+    kinds: dict[str, list[str]] = {}
+    for match in matches:
+        kinds.setdefault(match[2] or "after_all", []).append(match[1])
+    return "; ".join(
+        f"{kind} failed in worker{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+        for kind, ids in kinds.items()
+    )
 
 
 def _signal_name(signum: int) -> str:
