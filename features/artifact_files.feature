@@ -173,3 +173,37 @@ Feature: Files the runner leaves: concurrent runs, killed runs, full disks and f
       | 022   | 0644 |
       | 002   | 0664 |
       | 077   | 0600 |
+
+  Scenario: the sweep removes exactly the unlocked temporary files of its destination
+    Given a report directory holding next to "run.json":
+      | name                                | what                                   |
+      | .run.json.live0001.tasks.part       | a part file a live writer holds        |
+      | .run.json.dead0001.tasks.part       | a part file whose writer closed it     |
+      | .run.json.dead0002.tmp              | an unlocked file                       |
+      | .run.json.dead0003.probe            | an unlocked file                       |
+      | .run.json.young001.scenarios.part.new | an unlocked file made a minute ago   |
+      | .run.json.old00001.scenarios.part.new | an unlocked file made two hours ago  |
+      | .run.json.backup                    | an unlocked file                       |
+      | .run.json.notafile.tmp              | a directory                            |
+      | .run.json.symlink1.tmp              | a symbolic link to an unlocked file    |
+      | .run.xml.dead0004.tmp               | an unlocked file                       |
+      | run.json                            | an unlocked file                       |
+    When a temporary file is made next to "run.json"
+    Then the sweep removed exactly ".run.json.dead0001.tasks.part, .run.json.dead0002.tmp, .run.json.dead0003.probe, .run.json.old00001.scenarios.part.new"
+    And the temporary file made is locked and private, and no sweep removes it while it is open
+
+  Scenario: pruning removes the oldest directories of runs that have ended, never a live run's
+    Given an artifact directory holding, oldest first:
+      | name              | what                                   |
+      | run-live0001      | a run directory a live run holds       |
+      | run-ended001      | a run directory with an unlocked lock  |
+      | run-oldver01      | a run directory without a lock file    |
+      | run-linked01      | a run directory whose lock is a link   |
+      | run-ended002      | a run directory with an unlocked lock  |
+      | run-ended003      | a run directory with an unlocked lock  |
+      | .new-run-old001   | a staging directory of two hours ago   |
+      | .new-run-young1   | a staging directory of a minute ago    |
+    When a new run directory is made there, keeping 3 runs
+    Then pruning removed exactly "run-ended001, run-oldver01, .new-run-old001"
+    And the new run directory is named run-*, locked, and pruning keeps it while it is held
+    And a run directory under a regular file is refused with a warning

@@ -123,6 +123,31 @@ Feature: Shard plans: merge-reports refuses shards that do not cover one plan, n
     Then the exit code is 2
     And stderr contains "behave-bounded merge-reports: error: shard-2.json: corrupt report: run.plan does not list the features of its 2 shards"
 
+  Scenario Outline: shards planned from <what> are refused, saying so
+    When I run the runner with "--shard 1/2 --artifacts job-1 --json shard-1.json"
+    And I run the runner with "<second> --artifacts job-2 --json shard-2.json"
+    And I run the runner with "merge-reports merged.json --json shard-1.json shard-2.json"
+    Then the exit code is 2
+    And stderr contains "behave-bounded merge-reports: error: shard-2.json: <message> shard-1.json"
+
+    Examples:
+      | what                           | second                    | message                                                                                   |
+      | another selection of scenarios | --shard 2/2 -n "b passes" | planned from other features (another checkout, or another selection of scenarios) than |
+      | another number of shards       | --shard 2/3               | split into 3 shards, not 2 as                                                             |
+
+  Scenario: a plan read back from a report is refused when it is not one
+    Then a plan read back from a report is refused like this:
+      | plan                                                                                              | message                                                        |
+      | []                                                                                                | run.plan is not an object                                      |
+      | {"version": 2}                                                                                    | run.plan has the unknown version 2                             |
+      | {"version": 1, "shard": 3, "of": 2, "shards": [[], []]}                                           | run.plan names no shard K of N (shard 3 of 2)                  |
+      | {"version": 1, "shard": true, "of": 2, "shards": [[], []]}                                        | run.plan names no shard K of N (shard True of 2)               |
+      | {"version": 1, "shard": 1, "of": 2, "shards": [[]]}                                               | run.plan does not list the features of its 2 shards            |
+      | {"version": 1, "shard": 1, "of": 2, "shards": [["a.feature"], [7]]}                               | run.plan lists something other than feature paths              |
+      | {"version": 1, "shard": 1, "of": 2, "shards": [[], []], "features": "f"}                          | run.plan.partition is not a fingerprint                        |
+      | {"version": 1, "shard": 1, "of": 1, "shards": [["a.feature"]], "features": "f", "partition": "p"} |                                                                |
+    And a JUnit shard report whose plan property is not JSON is a bad input: "corrupt report: its plan property is not JSON"
+
   Scenario: the fingerprints follow what was collected and how it was split, not the order of collection
     Then for any suite, a shard plan's fingerprints do not change with the order of collection
     And for any suite, selecting another scenario changes the features fingerprint

@@ -8,15 +8,20 @@ shell in the namespace lists that file system into a file outside it when the ru
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
-from behave import then, when
+from behave import given, then, when
 from suite_support import kill_leftovers, read_bounded, runner_command, runner_env, suite_dir
+
+from behave_bounded.artifacts import LOCK_NAME, RunDirectory, prune
+from behave_bounded.atomic import sweep_stale, temp_file
 
 RUN_TIMEOUT = 300
 
@@ -232,3 +237,137 @@ def artifacts_private(context, name, feature):
     assert not wrong, wrong
     label = feature.replace("/", "_")
     assert any(label in path and path.endswith(".log") for path in found), found
+
+
+# -- in-process: the sweep of temporary files and the pruning of run directories ---------------
+
+
+def _held_open(context, path: Path) -> None:
+    """A live writer: an open descriptor holding the exclusive lock, as atomic.temp_file does."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    context.add_cleanup(os.close, fd)
+
+
+def _make(context, path: Path, what: str) -> None:
+    hours_ago = {"two hours ago": 7200, "a minute ago": 60}
+    if what.startswith(("a part file", "an unlocked file")):
+        path.write_text("x", encoding="utf-8")
+        if what == "a part file a live writer holds":
+            _held_open(context, path)
+    elif what == "a directory":
+        path.mkdir()
+    elif what == "a symbolic link to an unlocked file":
+        target = path.parent / "link-target"
+        target.write_text("x", encoding="utf-8")
+        path.symlink_to(target)
+    else:
+        raise AssertionError(f"unknown kind {what!r}")
+    for suffix, seconds in hours_ago.items():
+        if what.endswith(suffix):
+            os.utime(path, (time.time() - seconds, time.time() - seconds))
+
+
+@given('a report directory holding next to "{name}":')
+def report_directory(context, name):
+    directory = suite_dir(context) / "sweep"
+    directory.mkdir()
+    for row in context.table:
+        _make(context, directory / row["name"], row["what"])
+    context.sweep_dir = directory
+    context.sweep_before = set(os.listdir(directory))
+    context.sweep_destination = str(directory / name)
+
+
+@when('a temporary file is made next to "{name}"')
+def make_temp(context, name):
+    path, fd = temp_file(context.sweep_destination, ".scenarios.part")
+    context.add_cleanup(os.close, fd)
+    context.sweep_made = Path(path)
+
+
+@then('the sweep removed exactly "{names}"')
+def sweep_removed(context, names):
+    after = set(os.listdir(context.sweep_dir)) - {context.sweep_made.name}
+    assert context.sweep_before - after == set(names.split(", ")), sorted(
+        context.sweep_before - after
+    )
+
+
+@then("the temporary file made is locked and private, and no sweep removes it while it is open")
+def made_locked(context):
+    made = context.sweep_made
+    assert made.name.endswith(".scenarios.part"), made.name
+    assert stat.S_IMODE(made.stat().st_mode) == 0o600
+    assert sweep_stale(str(made.parent), f".{Path(context.sweep_destination).name}.") == []
+    assert made.exists()
+
+
+@given("an artifact directory holding, oldest first:")
+def artifact_directory(context):
+    base = suite_dir(context) / "artifacts"
+    base.mkdir()
+    start = time.time() - 3 * 3600
+    for number, row in enumerate(context.table):
+        directory = base / row["name"]
+        directory.mkdir()
+        lock = directory / LOCK_NAME
+        what = row["what"]
+        if what == "a run directory a live run holds":
+            _held_open(context, lock)
+        elif what == "a run directory with an unlocked lock":
+            lock.write_text("", encoding="utf-8")
+        elif what == "a run directory whose lock is a link":
+            lock.symlink_to(directory / "elsewhere")
+        (directory / "features_x.feature-stdout-abc.log").write_text("old output\n")
+        when = start + number
+        if what.endswith("two hours ago"):
+            when = time.time() - 7200
+        elif what.endswith("a minute ago"):
+            when = time.time() - 60
+        os.utime(directory, (when, when))
+    context.artifact_base = base
+    context.artifact_before = set(os.listdir(base))
+
+
+@when("a new run directory is made there, keeping {keep:d} runs")
+def new_run_directory(context, keep):
+    base = context.artifact_base
+    context.pruned = {path.name for path in prune(base, keep=keep)}
+    warnings: list[str] = []
+    context.new_run = RunDirectory.create(str(base), warnings.append)
+    assert context.new_run is not None, warnings
+    context.add_cleanup(context.new_run.close)
+
+
+@then('pruning removed exactly "{names}"')
+def pruned_exactly(context, names):
+    expected = set(names.split(", "))
+    after = set(os.listdir(context.artifact_base))
+    assert context.artifact_before - after == expected, sorted(context.artifact_before - after)
+    assert {n for n in context.pruned} <= expected, context.pruned
+
+
+@then("the new run directory is named run-*, locked, and pruning keeps it while it is held")
+def new_run_locked(context):
+    path = Path(context.new_run.path)
+    assert path.name.startswith("run-") and path.parent == context.artifact_base, path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    for _ in range(3):
+        assert path not in prune(context.artifact_base, keep=1)
+    assert path.is_dir()
+    context.new_run.close()
+    assert not path.exists(), sorted(os.listdir(path))  # empty once its lock file is gone
+    context.new_run.close()  # twice is harmless
+
+
+@then("a run directory under a regular file is refused with a warning")
+def run_directory_refused(context):
+    blocker = suite_dir(context) / "blocker"
+    blocker.write_text("", encoding="utf-8")
+    warnings: list[str] = []
+    assert RunDirectory.create(str(blocker), warnings.append) is None
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"cannot use the artifact directory {blocker}"
+    )
+    assert warnings[0].endswith("; keeping truncated output only"), warnings

@@ -8,6 +8,9 @@ import xml.etree.ElementTree as ET
 from behave import then
 from suite_support import suite_dir
 
+from behave_bounded.reports.verdict import run_failure, verdict_line
+from behave_bounded.results import RunResult
+
 
 def _json_run(context, name: str) -> dict:
     return json.loads((suite_dir(context) / name).read_text(encoding="utf-8"))["run"]
@@ -67,3 +70,34 @@ def json_reason_one_line(context, name, prefix):
     assert run["reason"].startswith(prefix) and "\n" not in run["reason"], run["reason"]
     for item in json.loads((suite_dir(context) / name).read_text(encoding="utf-8"))["not_run"]:
         assert "\n" not in item["reason"], item
+
+
+def _cell(text: str) -> list[str]:
+    """A table cell: values separated by " | " (escaped in the table), "\\n" for newlines."""
+    return [part.replace("\\n", "\n") for part in text.split(" | ") if part]
+
+
+@then("a run that failed like this has the verdict reason:")
+def verdict_reasons(context):
+    for row in context.table:
+        run = RunResult(
+            interrupted_by=int(row["interrupted by"] or 0),
+            setup_error=row["setup error"].replace("\\n", "\n"),
+            lost=bool(row["lost by"]),
+            stopped_early=row["lost by"],
+            teardown_errors=_cell(row["teardown errors"]),
+            report_errors=_cell(row["report errors"]),
+        )
+        assert run_failure(run) == row["reason"], (row.cells, run_failure(run))
+        expected = "scenarios: 1 passed, 0 failed, 0 skipped"
+        if row["reason"]:
+            expected += f"; run failed: {row['reason']}"
+        assert verdict_line({"passed": 1}, run_failure(run)) == expected
+
+
+@then(
+    'a reason longer than {limit:d} characters is cut to {same:d} in the verdict, ending with "..."'
+)
+def long_reason(context, limit, same):
+    reason = run_failure(RunResult(report_errors=["cannot write " + "x" * 500]))
+    assert len(reason) == limit == same and reason.endswith("..."), reason

@@ -17,6 +17,7 @@ from behave_bounded.config import Settings
 from behave_bounded.plan import ShardPlan
 from behave_bounded.reports.json import JsonReport
 from behave_bounded.reports.junit import JUnitReport
+from behave_bounded.reports.merge import merge
 from behave_bounded.reports.meta import RunMeta
 
 
@@ -235,3 +236,35 @@ def json_plan_size(context, extra):
 def junit_plan_size(context, extra):
     limit = _paths_bytes(context) + extra * len(context.plan_paths) + 1024
     assert 0 < context.plan_junit_bytes <= limit, (context.plan_junit_bytes, limit)
+
+
+@then("a plan read back from a report is refused like this:")
+def plans_refused(context):
+    for row in context.table:
+        try:
+            plan = ShardPlan.from_json(json.loads(row["plan"]))
+        except ValueError as error:
+            assert str(error) == row["message"], (row["plan"], str(error))
+        else:
+            assert not row["message"], f"accepted: {row['plan']}"
+            assert plan.as_json()["shards"] == json.loads(row["plan"])["shards"]
+
+
+@then('a JUnit shard report whose plan property is not JSON is a bad input: "{message}"')
+def junit_plan_not_json(context, message):
+    directory = suite_dir(context)
+    meta = RunMeta.current(
+        started=0.0,
+        ended=1.0,
+        jobs=1,
+        settings=Settings(),
+        argv=(),
+        plan=ShardPlan.of([("features/a.feature", ())], [0], 1, 1).as_json(),
+    )
+    JUnitReport(str(directory / "shard.xml")).close(meta)
+    text = (directory / "shard.xml").read_text(encoding="utf-8")
+    start = text.index('name="plan" value="') + len('name="plan" value="')
+    end = text.index('"', start)
+    (directory / "shard.xml").write_text(text[:start] + "{not json" + text[end:], encoding="utf-8")
+    outcome = merge(str(directory / "merged.xml"), "junit", [str(directory / "shard.xml")])
+    assert outcome.problems == [f"{directory / 'shard.xml'}: {message}"], outcome.problems

@@ -60,7 +60,7 @@ class RunDirectory:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 path = os.path.join(base, "run-" + os.path.basename(staging)[len(".new-run-") :])
                 os.rename(staging, path)
-            except BaseException:
+            except BaseException:  # pragma: no cover - made and locked by this process just now
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
         except OSError as error:

@@ -44,9 +44,9 @@ def temp_file(destination: str, suffix: str) -> tuple[str, int]:
     fd, staging = tempfile.mkstemp(prefix=prefix, suffix=suffix + _STAGING, dir=directory)
     path = staging[: -len(_STAGING)]
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # nobody else knows the new file
         os.rename(staging, path)
-    except BaseException:
+    except BaseException:  # pragma: no cover - the directory went away in these microseconds
         os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(staging)

@@ -93,7 +93,7 @@ def run_failure(run: RunResult) -> str:
     """
     reasons: list[str] = []
     if run.interrupted_by:
-        reasons.append(f"interrupted by {_signal_name(run.interrupted_by)}")
+        reasons.append(f"interrupted by {signal.Signals(run.interrupted_by).name}")
     if run.setup_error:
         reasons.append(_first_line(run.setup_error))
     if run.lost:
@@ -132,13 +132,6 @@ def _after_all(errors: Sequence[str]) -> str:
         f"{kind} failed in worker{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
         for kind, ids in kinds.items()
     )
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
 
 
 def task_status(result: TaskResult) -> Status:
