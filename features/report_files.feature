@@ -173,6 +173,8 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
     Then a JSON report at "missing/run.json" in a temporary directory is refused: "--json DIR/missing/run.json: cannot write the report: No such file or directory"
     And a JSON report and a JUnit report that are discarded leave nothing behind
     And a JSON report whose part files were removed fails at close and leaves nothing behind
+    And a JSON report and a JUnit report refuse to be staged before they are sealed
+    And a staged report is committed once; one whose temporary file was removed fails to commit and leaves nothing behind
 
   Scenario Outline: two <kind> shard reports merge into one with summed counts, the verdict last
     Given a JSON report and a JUnit report written for each shard:

@@ -115,6 +115,28 @@ Feature: Shard plans: merge-reports refuses shards that do not cover one plan, n
     Then the exit code is 2
     And stderr contains "behave-bounded merge-reports: error: everything.json: no shard of the plan (a run without --shard?), yet it holds 4 of its feature(s): features/a.feature, features/b.feature, features/c.feature, features/d.feature"
 
+  Scenario: a report without a plan that holds none of the plan's features merges with the shards
+    Given a file "other/features/other.feature":
+      """
+      Feature: other
+        Scenario: another suite's scenario
+          Given it burns 1 ms of CPU
+      """
+    And a file "other/features/steps/steps.py":
+      """
+      from behave import step
+
+      @step("it burns {ms:d} ms of CPU")
+      def burn(context, ms):
+          pass
+      """
+    When I run the runner with "--shard 1/2 --artifacts job-1 --json shard-1.json"
+    And I run the runner with "--shard 2/2 --artifacts job-2 --json shard-2.json"
+    And I run the runner with "--artifacts job-3 --json other.json other/features"
+    And I run the runner with "merge-reports merged.json --json shard-1.json shard-2.json other.json"
+    Then the exit code is 1
+    And the last line is "scenarios: 4 passed, 1 failed, 0 skipped"
+
   Scenario: a report whose plan was edited is a bad input
     When I run the runner with "--shard 1/2 --artifacts job-1 --json shard-1.json"
     And I run the runner with "--shard 2/2 --artifacts job-2 --json shard-2.json"

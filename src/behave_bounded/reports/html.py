@@ -48,9 +48,10 @@ class HtmlReport:
     """--html PATH: the page of this run, drawn from a private JSON report when the run closes.
 
     The JSON report (the same data ``--json`` writes, with the same ``--show-output`` tails)
-    is streamed to private part files next to PATH as the run goes; :meth:`stage` assembles it
-    into a private temporary file, reads it back item by item into a bounded digest, writes the
-    page beside PATH and removes the JSON; the commit renames the page into place.
+    is streamed to private part files next to PATH as the run goes; :meth:`stage` (after
+    :meth:`seal`) assembles it into a private temporary file, reads it back item by item into a
+    bounded digest, writes the page beside PATH and removes the JSON; the commit renames the
+    page into place (:class:`~behave_bounded.reports.files.ReportFiles` does all three).
     """
 
     def __init__(self, path: str, show_output: int = 64 * 1024) -> None:
@@ -69,16 +70,6 @@ class HtmlReport:
 
     def add(self, result: TaskResult, started: float | None = None) -> None:
         self._json.add(result, started)
-
-    def close(
-        self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()
-    ) -> None:
-        """Write PATH from the run's JSON report (also when the run was cut short)."""
-        self.seal(meta, never_ran, interrupted)
-        try:
-            self.stage(meta).commit()
-        finally:
-            self.discard()
 
     def seal(
         self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()
