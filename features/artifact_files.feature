@@ -143,7 +143,7 @@ Feature: Files the runner leaves: concurrent runs, killed runs, full disks and f
     And the last line is "scenarios: 2 passed, 1 failed, 0 skipped; run failed: cannot write reports/run.json: No space left on device; cannot write reports/run.xml: No space left on device"
     And the file system at "reports" held only "filler" when the run ended
 
-  Scenario: a spill that fills the disk is removed at once: the output is only truncated, the disk not kept full
+  Scenario: a spill that fills the disk is removed when its feature ends: the output is only truncated, the disk not kept full
     Given a feature file "loud.feature":
       """
       Feature: loud

@@ -94,10 +94,11 @@ Feature: The verdict never reads as a pass when the run failed; hooks outside fe
       """
     When I run the runner with "-j 1 --json run.json"
     Then the exit code is 2
+    And stderr is one line
     And stderr contains "before_all hook raised RuntimeError: no database"
-    And stderr contains "connecting to the test database at db:5432"
-    And stderr contains "the database said: authentication failed"
+    And the output contains "error: features/environment.py:"
     And the output contains "connecting to the test database at db:5432"
+    And the output contains "the database said: authentication failed"
     And the summary is shorter than 12000 characters
     And the last line starts with "scenarios: 0 passed, 2 failed, 0 skipped; run failed: features/environment.py:"
     And the JSON report "run.json" says why it is partial in one line: "features/environment.py:"

@@ -148,9 +148,11 @@ class Spill:
     The kept text names the file, so a truncated stream can still be read in full. Writing never
     raises: a full disk stops the spill and the warning is given when the spill is closed (never
     from inside a write, which may run while stderr itself is being captured). A spill file this
-    class made (``owned``: :meth:`create`) is removed as soon as a write fails: it holds only a
-    part, which nobody is told about (the sentinel says ``full output: none``), and keeping it
-    would keep a full disk full.
+    class made (``owned``: :meth:`create`) whose write failed is removed when the spill is closed
+    (its feature ended): it holds only a part, which nobody is told about (the sentinel says
+    ``full output: none``), and keeping it would keep a full disk full. Until then it stays, so a
+    worker that dies first still leaves it (read back by the parent: all that is left of the
+    feature's output).
     """
 
     def __init__(
@@ -165,7 +167,6 @@ class Spill:
         self._spilled = 0
         self._ends_line = True
         self._error: str | None = None
-        self._closed = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -196,16 +197,6 @@ class Spill:
                 return
             part = view[:room] if size > room else view
             self._spilled += self._write_all(self._fd, part)
-            if self._error is not None:  # the rest of the stream is only counted: free the disk
-                fd, self._fd = self._fd, None
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-                self._remove_partial()
-
-    def _remove_partial(self) -> None:
-        if self._owned:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
 
     def _write_all(self, fd: int, view: memoryview) -> int:
         done = 0
@@ -222,21 +213,20 @@ class Spill:
         """Append the sentinel if the stream outgrew the cap, close, warn about a failure."""
         with self._lock:
             fd, self._fd = self._fd, None
-            if fd is None and (self._error is None or self._closed):
+            if fd is None:
                 return
-            self._closed = True
             try:
-                if fd is not None and self._error is None and self._offered > self._spilled:
+                if self._error is None and self._offered > self._spilled:
                     line = format_sentinel(self._stream, self._offered, self._spilled, None)
                     text = ("" if self._ends_line else "\n") + line + "\n"
                     self._write_all(fd, memoryview(text.encode()))
             finally:
-                if fd is not None:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             error = self._error
-            if error is not None:
-                self._remove_partial()
+            if error is not None and self._owned:  # a part only: it would keep a full disk full
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
         if error is not None:
             _warn_spill(self.path, error)
 

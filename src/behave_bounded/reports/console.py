@@ -281,10 +281,12 @@ class ConsoleReport:
         """Errors of the run outside any scenario: in the summary; the grave ones on stderr too."""
         for error in run.teardown_errors:
             self.print(f"error: {error}")
-        # A report the user asked for that is missing, or a worker that could not start.
+        # A report the user asked for that is missing, or a worker that could not start: one
+        # line on stderr, the whole text (what before_all printed) in the summary.
         for error in [*run.report_errors, *([run.setup_error] if run.setup_error else [])]:
             self.print(f"error: {error}")
-            print(f"behave-bounded: error: {error}", file=self.errors, flush=True)
+            line = error.split("\n", 1)[0]
+            print(f"behave-bounded: error: {line}", file=self.errors, flush=True)
 
     def _list(self, title: str, lines: Iterable[str]) -> None:
         items = list(_bounded(lines))
