@@ -142,7 +142,7 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
       """
     When I run the runner with "-j 2 --html reports/run.html features/a_slow.feature features/f_removes.feature"
     Then the exit code is 1
-    And the last line is "scenarios: 2 passed, 0 failed, 0 skipped"
+    And the last line is "scenarios: 2 passed, 0 failed, 0 skipped; run failed: cannot write reports/run.html: No such file or directory"
     And stderr contains "behave-bounded: error: cannot write reports/run.html: "
     And the file "reports/run.html" does not exist
 

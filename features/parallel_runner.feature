@@ -235,4 +235,4 @@ Feature: Features run in parallel worker processes and every result is reported
     When I run the runner with "-j 1"
     Then the exit code is 1
     And the output contains "cleanup after all features raised RuntimeError: cannot drop the database"
-    And the last line is "scenarios: 2 passed, 0 failed, 0 skipped"
+    And the last line is "scenarios: 2 passed, 0 failed, 0 skipped; run failed: cleanup after all features failed in worker 1"

@@ -47,7 +47,7 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
     And stderr is one line
     And stderr contains "before_all did not finish within 3 s (--timeout)"
     And every passing feature is reported passed
-    And the last line is "scenarios: 4 passed, 0 failed, 0 skipped"
+    And the last line is "scenarios: 4 passed, 0 failed, 0 skipped; run failed: worker 1: before_all did not finish within 3 s (--timeout)"
     And the runner's stderr has no traceback
     And no process of the run is left
     And no process of the run peaked above 128 MiB of resident memory
@@ -675,7 +675,7 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
     And the runner stopped within 5 seconds
     And the output contains "run stopped early: interrupted by <signal>"
     And every passing feature is reported passed
-    And the last line is "scenarios: 4 passed, 0 failed, 1 skipped"
+    And the last line is "scenarios: 4 passed, 0 failed, 1 skipped; run failed: interrupted by <signal>"
     And the JSON report "report.json" is valid and partial because "interrupted by <signal>", with 4 passed scenarios and "features/a_hangs.feature" not run
     And the JUnit report "report.xml" parses and is marked partial
     And the runner's stderr has no traceback

@@ -173,6 +173,8 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
     Then a JSON report at "missing/run.json" in a temporary directory is refused: "--json DIR/missing/run.json: cannot write the report: No such file or directory"
     And a JSON report and a JUnit report that are discarded leave nothing behind
     And a JSON report whose part files were removed fails at close and leaves nothing behind
+    And a JSON report and a JUnit report refuse to be staged before they are sealed
+    And a staged report is committed once; one whose temporary file was removed fails to commit and leaves nothing behind
 
   Scenario Outline: two <kind> shard reports merge into one with summed counts, the verdict last
     Given a JSON report and a JUnit report written for each shard:
@@ -269,7 +271,7 @@ Feature: Report files: --json and --junit, streamed to disk, and shard reports m
     When merging "merged.<ext> --<flag> shard-1 <bad> shard-2" in the temporary directory
     Then merging exited with 2
     And merging reported exactly one problem: "<bad>: <reason>"
-    And merging printed "scenarios: 3 passed, 0 failed, 0 skipped" as the last line of stdout
+    And merging printed "scenarios: 3 passed, 0 failed, 0 skipped; run failed: 1 input report could not be merged" as the last line of stdout
     And the merged report holds exactly the scenarios of shard-1 and shard-2
     And the merged report is marked partial, its reason naming "<bad>"
     And the merged report lists "<bad>" as its only bad input

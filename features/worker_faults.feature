@@ -117,7 +117,7 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
       | features that never ran: |
       | features/pass_000.feature |
       | features/pass_003.feature |
-    And the last line is "scenarios: 0 passed, 6 failed, 0 skipped"
+    And the last line is "scenarios: 0 passed, 6 failed, 0 skipped; run failed: 2 workers crashed, more than --max-worker-restarts 1 allows"
     And no process of the run is left
 
   Scenario: a hanging feature is killed at the timeout and the run goes on
@@ -152,7 +152,7 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
       | line                                         |
       | features that did not finish (interrupted):  |
       | features/a_hangs.feature                      |
-    And the last line matches "scenarios: \d+ passed, 0 failed, \d+ skipped"
+    And the last line matches "scenarios: \d+ passed, 0 failed, \d+ skipped; run failed: interrupted by <signal>"
     And no process of the run is left
 
     Examples:

@@ -33,6 +33,24 @@ Feature: Each worker has an identity a test can read, and queued tasks are never
                   out,
               )
 
+      @step("it waits until {count:d} workers have recorded")
+      def waits_for_workers(context, count):
+          # Not a race against worker start-up on a loaded machine: the first worker's task
+          # blocks until the other worker has run one (bounded: 60 s).
+          deadline = time.monotonic() + 60
+          while time.monotonic() < deadline:
+              workers = set()
+              for name in os.listdir("seen"):
+                  with open(os.path.join("seen", name)) as record:
+                      try:
+                          workers.add(json.load(record)["env"][0])
+                      except ValueError:  # being written
+                          pass
+              if len(workers) >= count:
+                  return
+              time.sleep(0.02)
+          raise AssertionError(f"only {sorted(workers)} recorded in 60 s")
+
       @step("its worker is killed")
       def killed(context):
           os.kill(os.getpid(), signal.SIGKILL)
@@ -43,7 +61,7 @@ Feature: Each worker has an identity a test can read, and queued tasks are never
       """
 
   Scenario: two workers see distinct slots, the right count and one run id, in the environment and in userdata
-    Given 6 features that record who runs them
+    Given 6 features that record who runs them and wait until 2 workers have
     When I run the runner with "-j 2"
     Then the exit code is 0
     And the features were run by the workers "w0" and "w1", each told there are 2 workers

@@ -102,10 +102,11 @@ def json_report(context, name: str) -> dict:
 @then('the HTML report\'s timeline has one lane per worker of the JSON report "{name}"')
 def html_lane_per_worker(context, name):
     (group,) = lane_groups(context)
-    workers = {task["worker"] for task in json_report(context, name)["tasks"] if task["started"]}
-    assert len(workers) == 2, workers  # -j 2: the test means something only with two
-    assert sorted(lanes(group)) == sorted(f"worker {w}" for w in workers), sorted(lanes(group))
-    context.html_json = json_report(context, name)
+    report = json_report(context, name)
+    slots = {worker["slot"] for worker in report["run"]["workers"]}
+    assert slots == {0, 1}, slots  # -j 2: the test means something only with two
+    assert sorted(lanes(group)) == sorted(f"slot {s}" for s in slots), sorted(lanes(group))
+    context.html_json = report
 
 
 @then(
@@ -114,12 +115,13 @@ def html_lane_per_worker(context, name):
 )
 def html_bars_per_task(context):
     (group,) = lane_groups(context)
+    slot_of = {task["worker"]: task["slot"] for task in context.html_json["tasks"]}
     bars = []
     for label, lane in lanes(group).items():
         for bar in lane.iter("rect", "bar"):
             match = TITLE.fullmatch(bar.title())
             assert match, bar.title()
-            assert f"worker {match['worker']}" == label, (label, bar.title())
+            assert f"slot {slot_of[int(match['worker'])]}" == label, (label, bar.title())
             assert f"s-{match['status']}" in bar.classes, bar.attrs
             bars.append((match["label"], match["status"], round(float(match["seconds"]), 3)))
     expected = [
@@ -297,6 +299,6 @@ def html_lane_groups(context, count, first, second):
 @then("the HTML report's timeline has one lane per worker of each shard")
 def html_lanes_per_shard(context):
     for group in lane_groups(context):
-        tasks = json_report(context, group.attrs["data-source"])["tasks"]
-        workers = {task["worker"] for task in tasks if task["started"]}
-        assert sorted(lanes(group)) == sorted(f"worker {w}" for w in workers), sorted(lanes(group))
+        run = json_report(context, group.attrs["data-source"])["run"]
+        slots = {worker["slot"] for worker in run["workers"]}
+        assert sorted(lanes(group)) == sorted(f"slot {s}" for s in slots), sorted(lanes(group))

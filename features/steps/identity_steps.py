@@ -10,14 +10,21 @@ from suite_support import suite_dir, write
 
 
 @given("{count:d} features that record who runs them")
-def recording_features(context, count):
+def recording_features(context, count, wait=""):
     for number in range(count):
         write(
             context,
             f"features/r_{number:02d}.feature",
             f"Feature: records {number}\n  Scenario: records {number}\n"
-            "    Given it records who runs it\n",
+            f"    Given it records who runs it\n{wait}",
         )
+
+
+@given("{count:d} features that record who runs them and wait until {workers:d} workers have")
+def recording_features_waiting(context, count, workers):
+    recording_features(
+        context, count, wait=f"    And it waits until {workers} workers have recorded\n"
+    )
 
 
 def seen(context) -> dict[str, dict]:

@@ -833,6 +833,51 @@ def json_parts_removed(context):
     assert os.listdir(directory) == [], os.listdir(directory)
 
 
+@then("a JSON report and a JUnit report refuse to be staged before they are sealed")
+def refuse_unsealed(context):
+    directory = workdir(context) / "unsealed"
+    directory.mkdir()
+    for report in (JsonReport(str(directory / "r.json")), JUnitReport(str(directory / "r.xml"))):
+        refusal = None
+        try:
+            report.stage(meta())
+        except RuntimeError as error:
+            refusal = str(error)
+        kind = "JSON" if isinstance(report, JsonReport) else "JUnit"
+        assert refusal == f"the {kind} report {report.path} is not sealed", refusal
+        report.discard()
+    assert os.listdir(directory) == [], os.listdir(directory)
+
+
+@then(
+    "a staged report is committed once; one whose temporary file was removed fails to commit "
+    "and leaves nothing behind"
+)
+def staged_commits(context):
+    directory = workdir(context) / "staged"
+    directory.mkdir()
+    report = JsonReport(str(directory / "r.json"))
+    report.seal(meta())
+    staged = report.stage(meta())
+    staged.commit()
+    again = None
+    try:
+        staged.commit()
+    except RuntimeError as error:
+        again = str(error)
+    assert again == f"{report.path}: already committed or discarded", again
+    lost = report.stage(meta())
+    os.unlink(lost.temp)
+    failure = None
+    try:
+        lost.commit()
+    except FileNotFoundError as error:
+        failure = error
+    assert failure is not None, "a commit without its temporary file succeeded"
+    report.discard()
+    assert os.listdir(directory) == ["r.json"], os.listdir(directory)
+
+
 # -- merging ----------------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ variable in the environment of the runner's process tree.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
@@ -20,9 +19,15 @@ import time
 from pathlib import Path
 
 from behave import given, then, when
-from suite_support import kill_leftovers, marked_processes, read_bounded, suite_dir, write
-
-from behave_bounded.config import CI_SHARD_VARIABLES
+from suite_support import (
+    kill_leftovers,
+    marked_processes,
+    read_bounded,
+    runner_command,
+    runner_env,
+    suite_dir,
+    write,
+)
 
 RUN_TIMEOUT = 300
 
@@ -86,22 +91,6 @@ def cpu_features(context, count, ms):
             """,
         )
     write(context, "features/steps/cpu_steps.py", CPU_STEPS)
-
-
-def runner_command(args: str, module: str = "behave_bounded") -> list[str]:
-    return [sys.executable, "-m", module, *shlex.split(args)]
-
-
-def runner_env(context, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEHAVE_BOUNDED_")}
-    env.pop("CI_MAX_PROCESSES", None)
-    for ci in CI_SHARD_VARIABLES:  # a CI running these features must not shard their suites
-        env.pop(ci.index, None)
-        env.pop(ci.total, None)
-    env["BB_TEST_MARKER"] = context.marker
-    env.update(getattr(context, "extra_env", {}))
-    env.update(extra or {})
-    return env
 
 
 def start(context, args: str, module: str = "behave_bounded") -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
+import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from behave_bounded.config import CI_SHARD_VARIABLES
 
 #: Bytes of the runner's output read back for assertions (the head and the tail).
 READ_LIMIT = 4 * 2**20
@@ -27,6 +31,23 @@ def suite_dir(context) -> Path:
         (context.suite / "features" / "steps").mkdir(parents=True)
         context.marker = f"bb-{os.getpid()}-{time.monotonic_ns()}"
     return context.suite
+
+
+def runner_command(args: str, module: str = "behave_bounded") -> list[str]:
+    return [sys.executable, "-m", module, *shlex.split(args)]
+
+
+def runner_env(context, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a user's shell gives the runner: none of our settings, no CI shard."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEHAVE_BOUNDED_")}
+    env.pop("CI_MAX_PROCESSES", None)
+    for ci in CI_SHARD_VARIABLES:  # a CI running these features must not shard their suites
+        env.pop(ci.index, None)
+        env.pop(ci.total, None)
+    env["BB_TEST_MARKER"] = context.marker
+    env.update(getattr(context, "extra_env", {}))
+    env.update(extra or {})
+    return env
 
 
 def write(context, relative: str, text: str) -> None:

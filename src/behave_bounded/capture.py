@@ -165,10 +165,19 @@ class Spill:
     A worker's spill serves one task after the other: :meth:`finish` ends a task's part (the
     cap's sentinel), :meth:`keep_as` moves the file to a name of its own when it must stay,
     :meth:`reset` empties it for the next task. So a task costs no file created or deleted.
+
+    A part whose write failed is given up when it is finished: it holds only a part, which nobody
+    is told about (the sentinel says ``full output: none``), and keeping it would keep a full disk
+    full. A file this class made for one stream (``owned``: :meth:`create`) is removed; a worker's
+    fixed file (:meth:`at`) is emptied. Until then it stays, so a worker that dies first still
+    leaves it (read back by the parent: all that is left of the task's output).
     """
 
-    def __init__(self, fd: int, path: str, max_bytes: int, stream: str = "output") -> None:
+    def __init__(
+        self, fd: int, path: str, max_bytes: int, stream: str = "output", *, owned: bool = False
+    ) -> None:
         self.path = path
+        self._owned = owned
         self._fd: int | None = fd
         self._max = max(0, max_bytes)
         self._stream = stream
@@ -176,6 +185,7 @@ class Spill:
         self._spilled = 0
         self._ends_line = True
         self._error: str | None = None
+        self._given_up = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -189,7 +199,7 @@ class Spill:
         except OSError as error:
             _warn_spill(directory, _reason(error))
             return None
-        return cls(fd, path, max_bytes, stream)
+        return cls(fd, path, max_bytes, stream, owned=True)
 
     @classmethod
     def at(cls, path: str, max_bytes: int, *, stream: str = "output") -> Spill | None:
@@ -241,9 +251,22 @@ class Spill:
                 line = format_sentinel(self._stream, self._offered, self._spilled, None)
                 text = ("" if self._ends_line else "\n") + line + "\n"
                 self._write_all(self._fd, memoryview(text.encode()))
-            error = self._error
+            error = None if self._given_up else self._error
+            if error is not None:  # a part only: it would keep a full disk full
+                self._give_up_part()
         if error is not None:
             _warn_spill(self.path, error)
+
+    def _give_up_part(self) -> None:
+        """Remove (or empty) the part a failed write left; warned about once, not kept."""
+        self._given_up = True
+        self._offered = self._spilled = 0  # nothing of it stays (see _close_spills)
+        with contextlib.suppress(OSError):
+            if self._owned:
+                os.unlink(self.path)
+            elif self._fd is not None:
+                os.ftruncate(self._fd, 0)
+                os.lseek(self._fd, 0, os.SEEK_SET)
 
     def keep_as(self, directory: str, prefix: str) -> str | None:
         """Move the file to a new private name of its own (the stream's full output must stay);
@@ -277,6 +300,7 @@ class Spill:
         self._offered = self._spilled = 0
         self._ends_line = True
         self._error = None
+        self._given_up = False
 
     def close(self) -> None:
         """Finish the stream's part and close the file for good."""

@@ -161,8 +161,9 @@ def _merge_parser() -> argparse.ArgumentParser:
         prog="behave-bounded merge-reports",
         description="Merge the --json or --junit-xml reports of CI shards into one file, or "
         "draw one HTML report from their --json reports (--html).",
-        epilog="Exit codes: 0 all passed, 1 failures or a partial shard, 2 usage error or a "
-        "missing, unreadable, corrupt or wrong-kind input.",
+        epilog="Exit codes: 0 all passed, 1 failures, a partial shard or a shard whose run "
+        "failed, 2 usage error, a missing, unreadable, corrupt or wrong-kind input, or shards "
+        "that do not cover one shard plan (another plan, overlaps, gaps).",
         allow_abbrev=False,
     )
     parser.add_argument("out", metavar="OUT", help="the merged report to write")
@@ -212,10 +213,10 @@ def merge_reports_main(argv: list[str]) -> int:
     )
     print("scenarios by status: " + ", ".join(f"{counts[key]} {key}" for key in COUNT_KEYS))
     sys.stdout.flush()
-    print(verdict_line(counts), flush=True)
+    print(verdict_line(counts, outcome.failure), flush=True)
     if outcome.problems:
         return EXIT_USAGE
-    if verdict_numbers(counts)[1] or outcome.partial_inputs:
+    if verdict_numbers(counts)[1] or outcome.partial_inputs or outcome.failure:
         return EXIT_FAILED
     return EXIT_OK
 

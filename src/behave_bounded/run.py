@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO, TypeAlias
+from typing import Any, TextIO
 
+from behave_bounded import artifacts
+from behave_bounded.artifacts import RunDirectory
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
 from behave_bounded.errors import EXIT_OK, CollectionError, UsageError
 from behave_bounded.finalize import Finalizer, skipped_results
 from behave_bounded.preimport import preimport
 from behave_bounded.reports.console import ConsoleReport
+from behave_bounded.reports.files import ReportFiles
 from behave_bounded.reports.formatters import (
     BehaveFormatters,
     UndefinedSnippets,
@@ -40,7 +41,7 @@ from behave_bounded.schedule import (
     last_failed_locations,
     make_tasks,
     select_locations,
-    shard,
+    shard_with_plan,
 )
 from behave_bounded.supervisor import Supervisor, WorkerOptions
 from behave_bounded.tdd import validate_tags
@@ -56,56 +57,6 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
-#: Spill directories of earlier runs kept in the artifact directory; older ones are removed.
-KEEP_RUNS = 10
-
-
-def make_spill_dir(artifacts: str) -> str | None:
-    """A private (0700) directory for this run's spill files, or None (with a warning).
-
-    The artifact directory stays bounded: only the newest :data:`KEEP_RUNS` run directories
-    survive a new run. The path is absolute: workers create their spill files in it, and a
-    step may change a worker's working directory before the worker puts it back.
-    """
-    try:
-        base = Path(artifacts).absolute()
-        _prune_runs(base)
-        return tempfile.mkdtemp(prefix="run-", dir=base)
-    except OSError as error:
-        warn(
-            f"cannot use the artifact directory {artifacts}: {error}; keeping truncated output only"
-        )
-        return None
-
-
-def _prepare_artifacts(artifacts: str) -> bool:
-    """Create the artifact directory (0700); one warning and False when it cannot be used."""
-    try:
-        Path(artifacts).mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as error:
-        warn(
-            f"cannot use the artifact directory {artifacts}: {error}; running without spill "
-            "files, recorded durations and a record for --last-failed"
-        )
-        return False
-    return True
-
-
-def _prune_runs(base: Path) -> None:
-    runs = sorted(
-        (entry for entry in base.glob("run-*") if entry.is_dir()),
-        key=lambda entry: entry.stat().st_mtime,
-    )
-    for old in runs[: max(0, len(runs) - (KEEP_RUNS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def remove_if_empty(directory: str | None) -> None:
-    if directory:
-        with contextlib.suppress(OSError):
-            os.rmdir(directory)
-
-
 def execute(settings: Settings, stream: TextIO | None = None, config: Any = None) -> int:
     """Run the suite the settings describe; returns the exit code (see errors.EXIT_*)."""
     stream = sys.stdout if stream is None else stream
@@ -117,12 +68,11 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     problems = validate_tags(s for info in features for s in info.scenarios)
     if problems:  # before any worker starts: a typo in a tag must not cost a CI run
         raise CollectionError(problems)
-    artifacts_ok = _prepare_artifacts(settings.artifacts)
+    artifacts_ok = artifacts.prepare(settings.artifacts, warn)
     durations = _durations(settings.artifacts, artifacts_ok)
     if settings.last_failed:
         features = _last_failed(features, settings.artifacts, stream)
-    if settings.shard:
-        features = _shard(features, settings, durations, stream)
+    features, plan = _shard(features, settings, durations, stream)
     # behave's formatters show features none of whose scenarios is selected: run them too.
     run_unselected = formatters_configured(config)
     tasks, serial = make_tasks(
@@ -131,7 +81,8 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     finalizer = Finalizer({info.path: info for info in features}, tdd_strict=settings.tdd_strict)
     files = _report_files(settings, record_last_run=artifacts_ok)
-    spill_dir = make_spill_dir(settings.artifacts) if settings.spill and artifacts_ok else None
+    run_dir = _run_directory(settings, artifacts_ok)
+    spill_dir = run_dir.path if run_dir is not None else None
     behave_views = _behave_formatters(config, features, [*tasks, *serial], spill_dir)
     report = ConsoleReport(
         stream,
@@ -149,10 +100,8 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     def on_result(result: TaskResult) -> TaskResult:
         result = finalizer.finalize(result)
         shown = report.task_finished(result)  # output dropped once shown
-        for report_file in files:  # they want the bounded text of failing features
-            report_file.add(
-                replace(shown, stdout=result.stdout, stderr=result.stderr), started=result.started
-            )
+        # The report files want the bounded text of failing features.
+        files.add(replace(shown, stdout=result.stdout, stderr=result.stderr), result.started)
         if behave_views is not None:
             behave_views.add(result)
         snippets.add(result)
@@ -182,26 +131,37 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         durations.record(run.results)
         if artifacts_ok and durations.save():
             warn(durations.warning)
-    remove_if_empty(spill_dir)
     if behave_views is not None:
         behave_views.close(run.never_ran + run.interrupted)
         run.report_errors.extend(behave_views.errors)
     if config.show_snippets:
         print_snippets(snippets.in_order(), colored=config.has_colored_mode())
-    _close_report_files(files, settings, run, started, workers)
+    _close_report_files(files, settings, run, started=started, workers=workers, plan=plan)
+    if run_dir is not None:
+        run_dir.close()
     return report.summary(run)
+
+
+def _run_directory(settings: Settings, artifacts_ok: bool) -> RunDirectory | None:
+    """This run's directory for spill files, locked for the run's life (the kernel releases
+    the lock however the run ends), so no other run prunes it meanwhile."""
+    if not (settings.spill and artifacts_ok):
+        return None
+    return RunDirectory.create(settings.artifacts, warn)
 
 
 def _shard(
     features: list[FeatureInfo], settings: Settings, durations: DurationStore, stream: TextIO
-) -> list[FeatureInfo]:
-    """This machine's shard of the features; the first line says which and from where."""
-    assert settings.shard is not None
+) -> tuple[list[FeatureInfo], Mapping[str, object] | None]:
+    """This machine's shard of the features and the plan its reports carry (all of them and
+    no plan without ``--shard``); the first line says which shard and from where."""
+    if settings.shard is None:
+        return features, None
     k, n = settings.shard
-    mine = shard(features, k, n, durations)
+    mine, plan = shard_with_plan(features, k, n, durations)
     origin = f" ({settings.shard_origin})" if settings.shard_origin else ""
     stream.write(f"shard {k}/{n}{origin}: {len(mine)} of {len(features)} feature file(s)\n")
-    return mine
+    return mine, plan.as_json()
 
 
 def print_behave_information(config: Any) -> bool:
@@ -317,12 +277,9 @@ def _merge(run: RunResult, phase: RunResult) -> None:
     run.wall_time += phase.wall_time
 
 
-ReportFile: TypeAlias = JsonReport | JUnitReport | HtmlReport
-
-
-def _report_files(settings: Settings, *, record_last_run: bool) -> list[ReportFile]:
+def _report_files(settings: Settings, *, record_last_run: bool) -> ReportFiles:
     """--json, --junit-xml, --html, and the last run's JSON report in the artifact directory."""
-    files: list[ReportFile] = []
+    files = ReportFiles(warn)
     _check_report_paths(
         ("--json", settings.json), ("--junit-xml", settings.junit_xml), ("--html", settings.html)
     )
@@ -332,11 +289,10 @@ def _report_files(settings: Settings, *, record_last_run: bool) -> list[ReportFi
         files.append(JUnitReport(settings.junit_xml, settings.show_output))
     if settings.html:  # a view of the JSON report: it keeps a private one next to its path
         files.append(HtmlReport(settings.html, settings.show_output))
-    if record_last_run:
+    if record_last_run:  # a convenience, not a report asked for: failing it is a warning
+        path = os.path.join(settings.artifacts, LAST_RUN)
         try:
-            files.append(
-                JsonReport(os.path.join(settings.artifacts, LAST_RUN), settings.show_output)
-            )
+            files.append(JsonReport(path, settings.show_output, private=True), required=False)
         except (OSError, UsageError) as error:
             warn(f"cannot record this run for --last-failed in {settings.artifacts}: {error}")
     return files
@@ -359,31 +315,36 @@ def _check_report_paths(*options: tuple[str, str | None]) -> None:
 
 
 def _close_report_files(
-    files: list[ReportFile], settings: Settings, run: RunResult, started: float, workers: int
+    files: ReportFiles,
+    settings: Settings,
+    run: RunResult,
+    *,
+    started: float,
+    workers: int,
+    plan: Mapping[str, object] | None,
 ) -> None:
     """Close every report file; one that cannot be written is a report error (exit 1)."""
-    reason = run.setup_error or run.stopped_early
-    meta = RunMeta.current(
-        started=started,
-        ended=time.time(),
-        jobs=workers,
-        settings=settings,
-        argv=sys.argv,
-        partial=bool(run.never_ran or run.interrupted or run.setup_error),
-        reason=reason,
-        lost=run.lost or bool(run.setup_error),
-        workers=run.workers,
-    )
-    for report_file in files:
-        try:
-            report_file.close(meta, never_ran=run.never_ran, interrupted=run.interrupted)
-        except OSError as error:
-            # A report the user asked for fails the run; the record for --last-failed is only
-            # a convenience.
-            if report_file.path == os.path.join(settings.artifacts, LAST_RUN):
-                warn(f"cannot write {report_file.path}: {error}")
-            else:
-                run.report_errors.append(f"cannot write {report_file.path}: {error}")
+    ended = time.time()
+
+    def meta(failure: str) -> RunMeta:
+        return RunMeta.current(
+            started=started,
+            ended=ended,
+            jobs=workers,
+            settings=settings,
+            argv=sys.argv,
+            # A signal may come while no feature runs (a hanging after_all): still partial.
+            partial=bool(run.never_ran or run.interrupted or run.setup_error or run.interrupted_by),
+            # One line: each feature that did not run repeats it (the setup error goes on with
+            # what before_all printed; the summary shows that).
+            reason=run.setup_error.split("\n", 1)[0] or run.stopped_early,
+            lost=run.lost or bool(run.setup_error),
+            failure=failure,
+            plan=plan,
+            workers=run.workers,
+        )
+
+    files.close(run, meta, run.never_ran, run.interrupted)
 
 
 def _discard_needless_spills(result: TaskResult, show_output: int) -> None:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, TypeGuard
 from behave_bounded.atomic import write_atomically
 from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.errors import UsageError
+from behave_bounded.plan import ShardPlan
 from behave_bounded.results import Scheme, Status, Task, TaskResult
 
 #: Seconds per scenario assumed when no feature has a recorded duration yet. Its value only
@@ -222,7 +223,7 @@ def _write_file(path: Path, run: int, entries: dict[str, Entry]) -> None:
     document = {"version": DurationStore.VERSION, "run": run, "features": features}
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     text = json.dumps(document, separators=(",", ":"))
-    write_atomically(str(path), lambda out: out.write(text))
+    write_atomically(str(path), lambda out: out.write(text), private=True)
 
 
 def merge_duration_files(out: str, inputs: Sequence[str]) -> tuple[int, list[str]]:
@@ -366,6 +367,13 @@ def shard(
     the smallest total, ties to the lowest bin. The largest bin is then at most
     ``total / N + longest feature``.
     """
+    return shard_with_plan(features, k, n, durations)[0]
+
+
+def shard_with_plan(
+    features: Sequence[FeatureInfo], k: int, n: int, durations: DurationStore
+) -> tuple[list[FeatureInfo], ShardPlan]:
+    """Shard K of N (see :func:`shard`) and the plan it belongs to, for its reports."""
     if not 1 <= k <= n:
         raise ValueError("expected K/N with 1 <= K <= N")
     weights = [estimate(feature, durations) for feature in features]
@@ -376,7 +384,14 @@ def shard(
         target = min(range(n), key=lambda b: (totals[b], b))
         bins[position] = target
         totals[target] += weights[position]
-    return [feature for feature, b in zip(features, bins, strict=True) if b == k - 1]
+    selections = [(_label(feature), tuple(map(_line, feature.selected))) for feature in features]
+    plan = ShardPlan.of(selections, bins, k, n)
+    return [feature for feature, b in zip(features, bins, strict=True) if b == k - 1], plan
+
+
+def _label(feature: FeatureInfo) -> str:
+    """A feature as the console names it: its path and the lines given (a task's label)."""
+    return feature.path + "".join(f":{line}" for line in feature.lines)
 
 
 # -- last failed ----------------------------------------------------------------------------

@@ -487,8 +487,14 @@ def _serve(
         )
         session.setup()
     except WorkerSetupError as setup_error:
-        capture.stop()
-        conn.send(SetupFailed(str(setup_error)))
+        # The setup error carries what before_all (or loading the suite) printed, bounded like
+        # after_all's: the README says it is shown when it fails.
+        stdout, stderr = capture.stop()
+        message = str(setup_error)
+        for stream in (stdout, stderr):
+            if stream.text.strip():
+                message += f"\n---- {stream.stats.name} of the worker's setup\n" + clip(stream.text)
+        conn.send(SetupFailed(message))
         return
     capture.end()
     isolation = Isolation(Baseline.take(), descendants)

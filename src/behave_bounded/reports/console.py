@@ -17,7 +17,13 @@ from typing import TextIO
 from tqdm import tqdm
 
 from behave_bounded.capture import SENTINEL_RE, format_sentinel, write_private
-from behave_bounded.reports.verdict import exit_code, feature_status
+from behave_bounded.reports.verdict import (
+    exit_code,
+    feature_status,
+    run_failure,
+    verdict_line,
+    verdict_numbers,
+)
 from behave_bounded.results import (
     CapturedStream,
     RunResult,
@@ -265,25 +271,24 @@ class ConsoleReport:
         if self.truncated_streams:
             self.print(f"output truncated in {self.truncated_streams} stream(s) (see warnings)")
         self.print(f"wall time {run.wall_time:.2f} s, {self.workers} worker(s)")
-        passed = counts[Status.PASSED] + counts[Status.XFAILED]
-        failed = sum(n for status, n in counts.items() if status.fails_run)
-        skipped = counts[Status.SKIPPED]
-        if run.lost or run.setup_error:  # results that can no longer come count as failed
-            failed += not_run_scenarios
-        else:
-            skipped += not_run_scenarios
+        verdict_counts = {status.value: n for status, n in counts.items()}
+        # Results that can no longer come count as failed when the run was lost, else skipped.
+        not_run_as = Status.ERRORED if run.lost or run.setup_error else Status.SKIPPED
+        verdict_counts[not_run_as.value] = counts[not_run_as] + not_run_scenarios
         self.stream.flush()
-        self.print(f"scenarios: {passed} passed, {failed} failed, {skipped} skipped")
-        return exit_code(run, failed)
+        self.print(verdict_line(verdict_counts, run_failure(run)))
+        return exit_code(run, verdict_numbers(verdict_counts)[1])
 
     def _errors(self, run: RunResult) -> None:
         """Errors of the run outside any scenario: in the summary; the grave ones on stderr too."""
         for error in run.teardown_errors:
             self.print(f"error: {error}")
-        # A report the user asked for that is missing, or a worker that could not start.
+        # A report the user asked for that is missing, or a worker that could not start: one
+        # line on stderr, the whole text (what before_all printed) in the summary.
         for error in [*run.report_errors, *([run.setup_error] if run.setup_error else [])]:
             self.print(f"error: {error}")
-            print(f"behave-bounded: error: {error}", file=self.errors, flush=True)
+            line = error.split("\n", 1)[0]
+            print(f"behave-bounded: error: {line}", file=self.errors, flush=True)
 
     def _list(self, title: str, lines: Iterable[str]) -> None:
         items = list(_bounded(lines))

@@ -15,12 +15,11 @@ their output.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from behave_bounded.atomic import temp_file, write_atomically
+from behave_bounded.atomic import Staged, stage, temp_file, write_atomically
 from behave_bounded.errors import UsageError
 from behave_bounded.reports.digest import Budget, Digest, items_of, read_items
 from behave_bounded.reports.json import JsonReport
@@ -49,36 +48,43 @@ class HtmlReport:
     """--html PATH: the page of this run, drawn from a private JSON report when the run closes.
 
     The JSON report (the same data ``--json`` writes, with the same ``--show-output`` tails)
-    goes to a private temporary file next to PATH as the run goes; :meth:`close` writes it,
-    reads it back item by item into a bounded digest, writes PATH atomically and removes it.
+    is streamed to private part files next to PATH as the run goes; :meth:`stage` (after
+    :meth:`seal`) assembles it into a private temporary file, reads it back item by item into a
+    bounded digest, writes the page beside PATH and removes the JSON; the commit renames the
+    page into place (:class:`~behave_bounded.reports.files.ReportFiles` does all three).
     """
 
     def __init__(self, path: str, show_output: int = 64 * 1024) -> None:
         self.path = path
-        try:
-            self._json_path, fd = temp_file(path, ".json")
+        try:  # the JSON's part files are named after a hidden file: probe PATH's own directory
+            probe, fd = temp_file(path, ".probe")
             os.close(fd)
+            os.unlink(probe)
         except OSError as error:
             raise UsageError(
                 f"--html {path}: cannot write the report: {error.strerror or error}"
             ) from None
-        self._json = JsonReport(self._json_path, show_output)
+        directory, name = os.path.split(os.path.abspath(path))
+        # Never written itself: its part files and staged files are named after it.
+        self._json = JsonReport(os.path.join(directory, f".{name}.json"), show_output, private=True)
 
     def add(self, result: TaskResult, started: float | None = None) -> None:
         self._json.add(result, started)
 
-    def close(
+    def seal(
         self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()
     ) -> None:
-        """Write PATH from the run's JSON report (also when the run was cut short)."""
-        try:
-            self._json.close(meta, never_ran, interrupted)
-            budget = Budget()
-            digest = Digest.of(read_items(self._json_path), budget)
-            write_html(self.path, [digest], budget=budget)
-        finally:
-            self._remove_json()
+        self._json.seal(meta, never_ran, interrupted)
 
-    def _remove_json(self) -> None:
-        with contextlib.suppress(OSError):
-            os.unlink(self._json_path)
+    def stage(self, meta: RunMeta) -> Staged:
+        """The page with ``meta``'s verdict beside PATH, to commit (after :meth:`seal`)."""
+        staged_json = self._json.stage(meta)
+        try:
+            budget = Budget()
+            digest = Digest.of(read_items(staged_json.temp), budget)
+        finally:
+            staged_json.discard()
+        return stage(self.path, lambda out: render(out, [digest], budget=budget))
+
+    def discard(self) -> None:
+        self._json.discard()

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from behave_bounded.atomic import write_atomically
-from behave_bounded.reports.json import dumps
+from behave_bounded.atomic import Staged, stage
+from behave_bounded.reports.json import compact, dumps
 from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.not_run import not_run_reason, not_run_tasks, slots
 from behave_bounded.reports.parts import open_parts
@@ -308,9 +308,13 @@ class SuiteStore:
     def write(self, meta: RunMeta, extra: Sequence[tuple[str, str]] = ()) -> None:
         """Assemble the file at ``path`` (atomically) and remove the part file."""
         try:
-            write_atomically(self.path, lambda out: self._assemble(out, meta, extra))
+            self.prepare(meta, extra).commit()
         finally:
             self.part.discard()
+
+    def prepare(self, meta: RunMeta, extra: Sequence[tuple[str, str]] = ()) -> Staged:
+        """The whole file beside ``path``, to commit; the part file stays for another try."""
+        return stage(self.path, lambda out: self._assemble(out, meta, extra))
 
     def _assemble(self, out: TextIO, meta: RunMeta, extra: Sequence[tuple[str, str]]) -> None:
         totals = _Totals()
@@ -343,8 +347,11 @@ def run_properties(meta: RunMeta, counts: Counts) -> dict[str, str]:
         "version.behave": meta.behave_version,
         "version.python": meta.python_version,
         "argv": dumps(list(meta.argv)),
-        "verdict": counts.verdict(),
+        "failure": meta.failure,
+        "verdict": counts.verdict(meta.failure),
     }
+    if meta.plan is not None:  # a --shard run: what merge-reports checks the shards against
+        properties["plan"] = compact(dict(meta.plan))
     for key, value in meta.settings.items():
         properties[f"setting.{key}"] = dumps(value)
     return properties
@@ -414,14 +421,29 @@ class JUnitReport:
         self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()
     ) -> None:
         """Add the features that did not run, then write PATH in one atomic rename."""
+        self.seal(meta, never_ran, interrupted)
+        try:
+            self.stage(meta).commit()
+        finally:
+            self.discard()
+
+    def seal(
+        self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()
+    ) -> None:
+        """Add the features that did not run (``meta``: why); nothing can be added after."""
         self._check_open()
         self._closed = True
         for task, was_running in not_run_tasks(never_ran, interrupted):
             self._store.add(_not_run_part(task, not_run_reason(was_running, meta), meta))
-        self._store.write(meta)
+
+    def stage(self, meta: RunMeta) -> Staged:
+        """The whole file with ``meta``'s verdict beside PATH, to commit (after :meth:`seal`)."""
+        if not self._closed:
+            raise RuntimeError(f"the JUnit report {self.path} is not sealed")
+        return self._store.prepare(meta)
 
     def discard(self) -> None:
-        """Drop the report without writing PATH (removes the temporary file)."""
+        """Drop the report's temporary file (PATH itself only ever appears by a commit)."""
         self._closed = True
         self._store.part.discard()
 

@@ -31,6 +31,11 @@ class RunMeta:
     #: Every worker process's life (slot, serial, start, end, how it ended): at most the
     #: jobs plus the restarts the run allows.
     workers: tuple[dict[str, object], ...] = ()
+    #: Why the run failed outside its scenarios (after_all, a report, a lost run, a signal),
+    #: "" when it did not: the verdict line's ``; run failed: ...`` (see reports.verdict).
+    failure: str = ""
+    #: The shard plan of a ``--shard`` run (:meth:`behave_bounded.plan.ShardPlan.as_json`).
+    plan: Mapping[str, object] | None = None
 
     @classmethod
     def current(
@@ -45,6 +50,8 @@ class RunMeta:
         reason: str = "",
         lost: bool = False,
         workers: Sequence[WorkerLife] = (),
+        failure: str = "",
+        plan: Mapping[str, object] | None = None,
     ) -> RunMeta:
         """The metadata of a run of this process (versions filled in)."""
         return cls(
@@ -60,6 +67,8 @@ class RunMeta:
             reason=reason,
             lost=lost,
             workers=tuple(asdict(life) for life in workers),
+            failure=failure,
+            plan=plan,
         )
 
     @property

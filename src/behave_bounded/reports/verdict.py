@@ -2,13 +2,18 @@
 
 The verdict line ``scenarios: P passed, F failed, S skipped`` is computed here and nowhere
 else, from counts keyed by status (:data:`COUNT_KEYS`), so the console, the JSON report, the
-JUnit report and a merge of shard reports can never disagree about a run.
+JUnit report and a merge of shard reports can never disagree about a run. A run that failed
+for a reason outside its scenarios (``after_all``, a report it could not write, a lost run,
+a signal) says so after them: ``scenarios: 12 passed, 0 failed, 0 skipped; run failed:
+after_all failed in worker 1``, so the line never reads as a pass when the run failed.
 """
 
 from __future__ import annotations
 
+import re
+import signal
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from behave_bounded.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
 from behave_bounded.results import RunResult, ScenarioResult, Status, TaskResult
@@ -53,8 +58,8 @@ class Counts:
     def as_dict(self) -> dict[str, int]:
         return {key: self._n[key] for key in COUNT_KEYS}
 
-    def verdict(self) -> str:
-        return verdict_line(self.as_dict())
+    def verdict(self, failure: str = "") -> str:
+        return verdict_line(self.as_dict(), failure)
 
 
 def verdict_numbers(counts: Mapping[str, int]) -> tuple[int, int, int]:
@@ -64,9 +69,69 @@ def verdict_numbers(counts: Mapping[str, int]) -> tuple[int, int, int]:
     return passed, failed, counts.get("skipped", 0)
 
 
-def verdict_line(counts: Mapping[str, int]) -> str:
+def verdict_line(counts: Mapping[str, int], failure: str = "") -> str:
+    """``scenarios: P passed, F failed, S skipped``, then ``; run failed: FAILURE`` if any."""
     passed, failed, skipped = verdict_numbers(counts)
-    return f"scenarios: {passed} passed, {failed} failed, {skipped} skipped"
+    line = f"scenarios: {passed} passed, {failed} failed, {skipped} skipped"
+    return f"{line}; {RUN_FAILED}{failure}" if failure else line
+
+
+#: What follows the counts of the verdict line when the run failed outside its scenarios.
+RUN_FAILED = "run failed: "
+#: Most reasons the verdict line names; the rest are counted (each is in the summary above).
+MAX_REASONS = 3
+#: Longest reason the verdict line quotes (the summary above has the whole text).
+MAX_REASON_CHARS = 160
+
+
+def run_failure(run: RunResult) -> str:
+    """Why the run failed outside its scenarios, for the verdict line; "" when it did not.
+
+    One short reason each: the signal that interrupted it, the worker that could not start,
+    the crashes that lost it, the workers whose ``after_all`` failed, each report that could
+    not be written. At most :data:`MAX_REASONS` are named, the rest counted.
+    """
+    reasons: list[str] = []
+    if run.interrupted_by:
+        reasons.append(f"interrupted by {signal.Signals(run.interrupted_by).name}")
+    if run.setup_error:
+        reasons.append(_first_line(run.setup_error))
+    if run.lost:
+        reasons.append(run.stopped_early or "too many workers crashed")
+    if run.teardown_errors:
+        reasons.append(_after_all(run.teardown_errors))
+    reasons += [_first_line(error) for error in run.report_errors]
+    return join_reasons(reasons)
+
+
+def join_reasons(reasons: Sequence[str]) -> str:
+    """Reasons joined with "; ", at most :data:`MAX_REASONS` of them, then how many more."""
+    shown = "; ".join(reasons[:MAX_REASONS])
+    more = len(reasons) - MAX_REASONS
+    return f"{shown}; and {more} more" if more > 0 else shown
+
+
+def _first_line(text: str) -> str:
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 3] + "..."
+
+
+_WORKER = re.compile(r"worker (\d+): (cleanup after all features)?")
+
+
+def _after_all(errors: Sequence[str]) -> str:
+    """``after_all failed in worker 1`` (``in workers 1, 2``; a cleanup registered for the whole
+    run: ``cleanup after all features failed in worker 1``): the details are in the summary."""
+    matches = [match for error in errors if (match := _WORKER.match(error))]
+    if len(matches) != len(errors):
+        return f"after_all failed: {_first_line(errors[0])}"
+    kinds: dict[str, list[str]] = {}
+    for match in matches:
+        kinds.setdefault(match[2] or "after_all", []).append(match[1])
+    return "; ".join(
+        f"{kind} failed in worker{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+        for kind, ids in kinds.items()
+    )
 
 
 def task_status(result: TaskResult) -> Status:
