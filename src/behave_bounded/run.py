@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from behave_bounded import artifacts
+from behave_bounded import artifacts, run_hooks
 from behave_bounded.artifacts import RunDirectory
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
@@ -111,7 +111,6 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     for result in skipped_results(features, settings.scheme, run_unselected=run_unselected):
         run.results.append(on_result(result))
     if tasks or serial:
-        preimport(settings.preimport, settings.preimport_timeout, warn)
         phases = [(tasks, workers), (serial, 1)]  # @serial features: alone, after the rest
         _supervise(
             settings,
@@ -124,6 +123,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
                 step_definitions=behave_views is not None and behave_views.needs_step_definitions,
                 on_step_definitions=behave_views.step_definitions if behave_views else None,
             ),
+            config=config,
             stop_on_failure=bool(config.stop),
             spill_dir=spill_dir,
             no_spill=_no_spill_reason(settings, artifacts_ok, spill_dir),
@@ -227,27 +227,36 @@ def _supervise(
     run: RunResult,
     options: WorkerOptions,
     *,
+    config: Any,
     stop_on_failure: bool,
     spill_dir: str | None,
     no_spill: str,
 ) -> None:
-    """Run the phases in order (the parallel tasks, then the @serial ones on one worker)."""
-    for phase_tasks, phase_workers in phases:
-        if not phase_tasks:
-            continue
-        if run.stopped_early or run.setup_error:
-            run.never_ran.extend(phase_tasks)
-            continue
-        supervisor = Supervisor(
-            settings,
-            phase_workers,
-            on_result,
-            spill_dir,
-            options,
-            stop_on_failure=stop_on_failure,
-            no_spill=no_spill,
-        )
-        _merge(run, supervisor.execute(phase_tasks))
+    """Run the phases in order (the parallel tasks, then the @serial ones on one worker),
+    between the suite's once-per-run hooks (before_all_workers, after_all_workers), which
+    run in this process; --preimport once before_all_workers has set the environment up."""
+    identity = {"worker_count": str(phases[0][1]), "run_id": options.run_id}
+    with run_hooks.around(
+        run, config, timeout=settings.timeout, userdata=identity, warn=warn
+    ) as workers_may_start:
+        if workers_may_start:
+            preimport(settings.preimport, settings.preimport_timeout, warn)
+        for phase_tasks, phase_workers in phases:
+            if not phase_tasks:
+                continue
+            if run.stopped_early or run.setup_error:
+                run.never_ran.extend(phase_tasks)
+                continue
+            supervisor = Supervisor(
+                settings,
+                phase_workers,
+                on_result,
+                spill_dir,
+                options,
+                stop_on_failure=stop_on_failure,
+                no_spill=no_spill,
+            )
+            _merge(run, supervisor.execute(phase_tasks))
 
 
 def _last_failed(features: list[FeatureInfo], artifacts: str, stream: TextIO) -> list[FeatureInfo]:
