@@ -40,6 +40,7 @@ from behave_bounded.schedule import (
     DurationStore,
     last_failed_locations,
     make_tasks,
+    order_seed,
     select_locations,
     shard_with_plan,
 )
@@ -75,8 +76,14 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     features, plan = _shard(features, settings, durations, stream)
     # behave's formatters show features none of whose scenarios is selected: run them too.
     run_unselected = formatters_configured(config)
+    seed = order_seed(settings.random_order, settings.random_seed)  # None: longest first
     tasks, serial = make_tasks(
-        features, settings.scheme, durations, settings.serial_tag, run_unselected=run_unselected
+        features,
+        settings.scheme,
+        durations,
+        settings.serial_tag,
+        run_unselected=run_unselected,
+        seed=seed,
     )
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     finalizer = Finalizer({info.path: info for info in features}, tdd_strict=settings.tdd_strict)
@@ -92,6 +99,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         render=lambda result: render_records(result.records, config, _shown_of(result)),
         quiet=behave_views is not None and behave_views.writes_stdout,
         spill_dir=spill_dir,
+        random_seed=seed,
     )
     snippets = UndefinedSnippets()
     report.start_progress(len(tasks) + len(serial))
@@ -136,7 +144,9 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         run.report_errors.extend(behave_views.errors)
     if config.show_snippets:
         print_snippets(snippets.in_order(), colored=config.has_colored_mode())
-    _close_report_files(files, settings, run, started=started, workers=workers, plan=plan)
+    _close_report_files(
+        files, settings, run, started=started, workers=workers, plan=plan, random_seed=seed
+    )
     if run_dir is not None:
         run_dir.close()
     return report.summary(run)
@@ -331,6 +341,7 @@ def _close_report_files(
     started: float,
     workers: int,
     plan: Mapping[str, object] | None,
+    random_seed: int | None,
 ) -> None:
     """Close every report file; one that cannot be written is a report error (exit 1)."""
     ended = time.time()
@@ -351,6 +362,7 @@ def _close_report_files(
             failure=failure,
             plan=plan,
             workers=run.workers,
+            random_seed=random_seed,
         )
 
     files.close(run, meta, run.never_ran, run.interrupted)
