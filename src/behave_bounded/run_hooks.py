@@ -13,12 +13,12 @@ Loading ``environment.py`` here must not change what the workers do, so:
   ``*``); a suite without them is not touched;
 - it is executed as behave's ``Runner.load_hooks`` does (``exec_file``, under behave's own
   ``sys.path`` additions, removed afterwards), and no step module is loaded;
-- behave's step registry and step matcher are put back after loading it and after each hook,
-  so a step or ``use_step_matcher`` in ``environment.py`` is registered once, in the workers;
 - a hook that changes the working directory has it put back (with a warning).
 
 What it imports stays imported in the runner and is shared by the forked workers, as a
-``--preimport`` is.
+``--preimport`` is. What its top level does to behave (a step defined in it, a step matcher, a
+registered type) each worker's own loading of it does again, alike: behave ignores a step
+registered twice from the same place.
 
 Bounds. A hook runs in the main thread under ``--timeout`` (none: unbounded), with SIGALRM,
 SIGINT and SIGTERM turned into an exception raised where the hook is: a hanging hook is
@@ -111,24 +111,6 @@ def names_hooks(path: str) -> bool:
     )
 
 
-@contextlib.contextmanager
-def _behave_globals_kept() -> Iterator[None]:
-    """behave's step registry and step matcher as they were (environment.py may use both)."""
-    from behave.matchers import get_step_matcher_factory  # noqa: PLC0415 - behave's globals
-    from behave.step_registry import registry  # noqa: PLC0415
-
-    steps = {kind: list(definitions) for kind, definitions in registry.steps.items()}
-    factory = vars(get_step_matcher_factory())
-    matcher = dict(factory)
-    try:
-        yield
-    finally:
-        registry.steps.clear()
-        registry.steps.update(steps)
-        factory.clear()
-        factory.update(matcher)
-
-
 @dataclass(frozen=True)
 class Outcome:
     """How a guarded call ended: its error (``path:line: reason``, then what it printed) or
@@ -177,11 +159,11 @@ class RunHooks:
 
     @contextlib.contextmanager
     def _as_behave_would(self) -> Iterator[None]:
-        """sys.path as behave's runner sets it (its base directory, the working directory);
-        behave's globals and the working directory put back afterwards."""
+        """sys.path as behave's runner sets it (its base directory, the working directory),
+        and the working directory put back afterwards."""
         runner = Runner(self.config)
         cwd = os.getcwd()
-        with runner.path_manager, _behave_globals_kept():
+        with runner.path_manager:
             runner.setup_paths()
             try:
                 yield
