@@ -18,7 +18,6 @@ import math
 import os
 import random
 import re
-import secrets
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -374,7 +373,11 @@ def order_seed(random_order: bool, seed: int | None) -> int | None:
     alone, None (longest first) without it."""
     if not random_order:
         return None
-    return secrets.randbelow(SEED_RANGE) if seed is None else seed
+    if seed is not None:
+        return seed
+    import secrets  # noqa: PLC0415 - only a --random-order run draws a seed
+
+    return secrets.randbelow(SEED_RANGE)
 
 
 def shuffled(tasks: Sequence[Task], draws: random.Random) -> list[Task]:
