@@ -230,12 +230,11 @@ class Supervisor:
         return None
 
     def _record(self, result: TaskResult) -> None:
-        result = self.on_result(result)  # shown on the console; comes back without its text
+        result = self.on_result(result)  # finalized: its statuses are final
         failed = result.error or any(s.status.fails_run for s in result.scenarios)
         if self.stop_on_failure and failed:
             self.stop_scheduling = self.stop_scheduling or "--stop after the first failure"
             self.run.stopped_early = self.run.stopped_early or self.stop_scheduling
-        self.run.results.append(result)
 
     # -- losing a worker ------------------------------------------------------------------
     def lost(self, handle: WorkerHandle, cause: str, *, crash: bool) -> None:
