@@ -36,7 +36,6 @@ from behave.exception import (
 )
 from behave.model_core import FileLocation
 from behave.parser import ParserError
-from behave.runner import Runner
 from behave.runner_util import collect_feature_locations, parse_features
 
 from behave_bounded.config import display_path
@@ -181,6 +180,8 @@ def _ini_value_problem(
 
 def find_base_dir(config: Any) -> str:
     """Behave's base directory (the one holding ``steps/`` or ``environment.py``)."""
+    from behave.runner import Runner  # noqa: PLC0415 - validate-tags never loads the runner
+
     runner = Runner(config)
     try:
         with runner.path_manager:

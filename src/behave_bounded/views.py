@@ -25,10 +25,6 @@ from behave_bounded.last_failed import LastFailed
 from behave_bounded.reports.console import ConsoleReport
 from behave_bounded.reports.files import ReportFiles
 from behave_bounded.reports.formatters import BehaveFormatters, UndefinedSnippets
-from behave_bounded.reports.html import HtmlReport
-from behave_bounded.reports.json import JsonReport
-from behave_bounded.reports.junit import JUnitReport
-from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.replay import print_snippets, render_records
 from behave_bounded.results import RunResult, Status, Task, TaskResult
 from behave_bounded.schedule import DurationStore
@@ -134,11 +130,18 @@ def _report_files(settings: Settings) -> ReportFiles:
     _check_report_paths(
         ("--json", settings.json), ("--junit-xml", settings.junit_xml), ("--html", settings.html)
     )
+    # Each report's module is loaded only when the report is asked for (start-up time).
     if settings.json:
+        from behave_bounded.reports.json import JsonReport  # noqa: PLC0415
+
         files.append(JsonReport(settings.json, settings.show_output))
     if settings.junit_xml:
+        from behave_bounded.reports.junit import JUnitReport  # noqa: PLC0415
+
         files.append(JUnitReport(settings.junit_xml, settings.show_output))
     if settings.html:  # a view of the JSON report: it keeps a private one next to its path
+        from behave_bounded.reports.html import HtmlReport  # noqa: PLC0415
+
         files.append(HtmlReport(settings.html, settings.show_output))
     return files
 
@@ -169,7 +172,10 @@ def _close_report_files(
     plan: Mapping[str, object] | None,
 ) -> None:
     """Close every report file; one that cannot be written is a report error (exit 1)."""
+    if not files:
+        return
     ended = time.time()
+    from behave_bounded.reports.meta import RunMeta  # noqa: PLC0415 - only with report files
 
     def meta(failure: str) -> RunMeta:
         return RunMeta.current(

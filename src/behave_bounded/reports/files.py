@@ -12,17 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-from behave_bounded.atomic import Staged
-from behave_bounded.reports.html import HtmlReport
-from behave_bounded.reports.json import JsonReport
-from behave_bounded.reports.junit import JUnitReport
-from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.verdict import run_failure
 from behave_bounded.results import RunResult, Task, TaskResult
 
-ReportFile: TypeAlias = JsonReport | JUnitReport | HtmlReport
+if TYPE_CHECKING:  # a run without report files never imports them
+    from behave_bounded.atomic import Staged
+    from behave_bounded.reports.html import HtmlReport
+    from behave_bounded.reports.json import JsonReport
+    from behave_bounded.reports.junit import JUnitReport
+    from behave_bounded.reports.meta import RunMeta
+
+ReportFile: TypeAlias = "JsonReport | JUnitReport | HtmlReport"
 
 
 @dataclass
@@ -36,6 +38,9 @@ class ReportFiles:
 
     def __init__(self) -> None:
         self._entries: list[_Entry] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def append(self, report: ReportFile) -> None:
         self._entries.append(_Entry(report))
