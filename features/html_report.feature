@@ -36,9 +36,9 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
       def removes_reports(context):
           shutil.rmtree("reports")
 
-      @step("the artifact directory is removed")
-      def removes_artifacts(context):
-          shutil.rmtree(".behave-bounded")
+      @step("the record for --last-failed is blocked by a directory")
+      def blocks_last_failed(context):
+          os.makedirs(".behave-bounded/last-failed.json/blocked")
       """
     And a feature file "a_slow.feature":
       """
@@ -149,13 +149,13 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
   Scenario: the record for --last-failed that cannot be written is only a warning: it is no report asked for
     Given a feature file "g_removes.feature":
       """
-      Feature: removes the artifact directory
-        Scenario: removes it
-          Given the artifact directory is removed
+      Feature: blocks the record for --last-failed
+        Scenario: blocks it
+          Given the record for --last-failed is blocked by a directory
       """
     When I run the runner with "-j 2 --html reports/run.html features/a_slow.feature features/g_removes.feature"
     Then the exit code is 0
-    And stderr contains "behave-bounded: warning: cannot write .behave-bounded/last-run.json: "
+    And stderr contains "behave-bounded: warning: cannot write .behave-bounded/last-failed.json: "
     And the HTML report "reports/run.html" parses, its tags balanced, with no script and no external URL
 
   Scenario: an interrupted run still writes its page, marked partial first, listing what did not finish

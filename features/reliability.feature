@@ -14,7 +14,7 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
   under memray following every fork: each process's peak heap, and their sum, are bounded.
   How temporary files are found: the runner's TMPDIR is a fresh empty directory that must stay
   empty, and the suite may only gain the artifact directory (`.behave-bounded/`: durations.json,
-  last-run.json, run-*/*.log), what the generated steps write under `scratch/` and the report
+  last-failed.json, run-*/*.log), what the generated steps write under `scratch/` and the report
   files a step names.
 
   Already covered elsewhere and not repeated here (features/worker_faults.feature): SIGKILL,

@@ -22,7 +22,7 @@ How the invariants are measured:
   every forked process (runner and workers), each one bounded and their sum bounded.
 * **Temporary files.** ``TMPDIR`` of the runner is a fresh empty directory that must still be
   empty afterwards; the suite's files are listed before the run, and afterwards only the artifact
-  directory (``.behave-bounded/``: ``durations.json``, ``last-run.json``, ``run-*/*.log`` spill
+  directory (``.behave-bounded/``: ``durations.json``, ``last-failed.json``, ``run-*/*.log`` spill
   files), what the generated steps write under ``scratch/`` and the files a step names may be new.
 * **Processes.** runner_steps' ``no process of the run is left`` (the marker variable).
 """
@@ -53,7 +53,7 @@ RUN_LIMIT = 120
 MIB = 2**20
 #: What a run may leave in the artifact directory: its data files and kept spill files.
 _ARTIFACT_FILE = re.compile(
-    r"\.behave-bounded(/(durations\.json|last-run\.json|run-[^/]+(/[^/]+\.log)?))?"
+    r"\.behave-bounded(/(durations\.json|last-failed\.json|run-[^/]+(/[^/]+\.log)?))?"
 )
 #: "full output: PATH" as the sentinel, the truncation warning and the dead-worker notes say it.
 _CLAIM = re.compile(

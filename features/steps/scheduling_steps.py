@@ -616,7 +616,7 @@ def reader_reads_old(context):
 
 
 def report_path(context) -> Path:
-    return workdir(context) / "artifacts" / "last-run.json"
+    return workdir(context) / "artifacts" / "last-failed.json"
 
 
 @when("the last-failed reader reads a report that does not exist")

@@ -379,7 +379,7 @@ class BoundedSink(io.RawIOBase):
         super().__init__()
         self.name = name
         self.limit = None if limit is None else max(0, limit)
-        self.keep = Keep(keep)
+        self.keep = keep if type(keep) is Keep else Keep(keep)
         self.spill = spill
         self._lock = threading.Lock()
         self._written = 0
@@ -564,6 +564,8 @@ class BoundedSink(io.RawIOBase):
 
     def getvalue(self) -> str:
         """The kept text; where bytes were dropped, a sentinel line says how many and why."""
+        if not self._written:  # most captures: nothing written
+            return ""
         return self.captured().text
 
     def captured(self) -> CapturedStream:
@@ -701,12 +703,15 @@ class BoundedTextIO(io.TextIOWrapper):
         )
         self._CHUNK_SIZE = _TEXT_CHUNK
         self.sink = sink
-        self._front = _BinaryFront(self, target)
+        self._target = target
+        self._front: _BinaryFront | None = None  # made when asked for: most streams never are
         setattr(self, "mode", "w")  # noqa: B010  (as open() does; typeshed calls it read-only)
 
     @property
     def buffer(self) -> BinaryIO:
         """Binary side of the stream; see :class:`_BinaryFront`."""
+        if self._front is None:
+            self._front = _BinaryFront(self, self._target)
         return cast("BinaryIO", self._front)
 
     def close(self) -> None:
@@ -1004,6 +1009,7 @@ class TaskCapture:
         self._spills: dict[str, Spill | None] = {"stdout": None, "stderr": None}
         self._sinks: list[BoundedSink] = []
         self._captures: list[FdCapture] = []
+        self._parked: list[BoundedSink] = []  # one per capture, fed between parts
         self._streams: list[BoundedTextIO] = []
         self._saved: tuple[Any, Any] = (None, None)
         self._segment = ""  # the label of the part being captured ("" between parts)
@@ -1029,9 +1035,11 @@ class TaskCapture:
         _quiet_flush(sys.stderr)
         try:
             for fd, name in ((1, "stdout"), (2, "stderr")):
-                capture = FdCapture(fd, BoundedSink(name, 0, self.keep))
+                parked = BoundedSink(name, 0, self.keep)  # counts what comes between parts
+                capture = FdCapture(fd, parked)
                 capture.start()
                 self._captures.append(capture)
+                self._parked.append(parked)
         except BaseException:
             for capture in self._captures:
                 capture.stop()
@@ -1079,8 +1087,8 @@ class TaskCapture:
             raise RuntimeError("TaskCapture: end() with no part begun")
         for stream in (*self._streams, sys.stdout, sys.stderr):
             _quiet_flush(stream)
-        for capture in self._captures:
-            capture.switch(BoundedSink(capture.sink.name, 0, self.keep))
+        for capture, parked in zip(self._captures, self._parked, strict=True):
+            capture.switch(parked)
             capture.reattach()  # a test closed or replaced fd 1/2: put the pipe back
         captured = [self._finish(sink, keep_longer_than) for sink in self._sinks]
         self._segment = ""

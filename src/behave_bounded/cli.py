@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from behave_bounded import __version__
-from behave_bounded.collect import behave_configuration
 from behave_bounded.config import OPTIONS, Kind, resolve
 from behave_bounded.errors import (
     EXIT_FAILED,
@@ -24,8 +23,6 @@ from behave_bounded.errors import (
     CollectionError,
     UsageError,
 )
-from behave_bounded.run import execute
-from behave_bounded.schedule import merge_duration_files
 
 EPILOG = """\
 Subcommands: `behave-bounded validate-tags [PATHS]` checks TDD and memory-budget tags only;
@@ -106,6 +103,10 @@ def run_main(argv: list[str]) -> int:
     """A run: our flags and behave's arguments; user errors are one line and exit code 2."""
     try:
         flags, behave_args = parse_command_line(argv)
+        # Imported here: --help, --version and the subcommands never load behave's runner.
+        from behave_bounded.collect import behave_configuration  # noqa: PLC0415
+        from behave_bounded.run import execute  # noqa: PLC0415
+
         config = behave_configuration(behave_args)
         settings = resolve(flags, tuple(behave_args), userdata=dict(config.userdata or {}))
         return execute(settings, config=config)
@@ -134,6 +135,8 @@ def merge_durations_main(argv: list[str]) -> int:
     except UsageError as error:
         print(f"behave-bounded merge-durations: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    from behave_bounded.schedule import merge_duration_files  # noqa: PLC0415
+
     count, problems = merge_duration_files(args.out, args.inputs)
     for problem in problems:
         print(problem, file=sys.stderr)

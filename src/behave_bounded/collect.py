@@ -36,7 +36,6 @@ from behave.exception import (
 )
 from behave.model_core import FileLocation
 from behave.parser import ParserError
-from behave.runner import Runner
 from behave.runner_util import collect_feature_locations, parse_features
 
 from behave_bounded.config import display_path
@@ -181,6 +180,8 @@ def _ini_value_problem(
 
 def find_base_dir(config: Any) -> str:
     """Behave's base directory (the one holding ``steps/`` or ``environment.py``)."""
+    from behave.runner import Runner  # noqa: PLC0415 - validate-tags never loads the runner
+
     runner = Runner(config)
     try:
         with runner.path_manager:
@@ -239,9 +240,19 @@ def collect(config: Any) -> list[FeatureInfo]:
 
 
 def _feature_info(feature: Any, path: str, lines: tuple[int, ...], config: Any) -> FeatureInfo:
+    shown = display_path(path)
+    names: dict[str, str] = {}  # a feature's scenarios share its file: made relative once
+
+    def location(scenario: Any) -> str:
+        filename = scenario.filename
+        if filename not in names:
+            same = os.path.normpath(filename) == path  # its feature's file, as collected
+            names[filename] = shown if same else display_path(filename)
+        return f"{names[filename]}:{scenario.line}"
+
     scenarios = tuple(
         ScenarioInfo(
-            location=f"{display_path(scenario.filename)}:{scenario.line}",
+            location=location(scenario),
             name=scenario.name,
             tags=tuple(str(tag) for tag in scenario.effective_tags),
             selected=bool(scenario.should_run(config)),
@@ -249,7 +260,7 @@ def _feature_info(feature: Any, path: str, lines: tuple[int, ...], config: Any) 
         for scenario in feature.walk_scenarios()
     )
     return FeatureInfo(
-        path=display_path(path),
+        path=shown,
         lines=lines,
         name=feature.name,
         scenarios=scenarios,

@@ -31,7 +31,7 @@ detach from it.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 import select
 import signal
@@ -136,11 +136,17 @@ def descendants_of(
     return found
 
 
+@functools.cache
+def _libc() -> Any:
+    """The C library the interpreter is linked with (``CDLL(None)``: no ``ldconfig`` run, as
+    ``ctypes.util.find_library`` does each time, at a fork and some milliseconds each)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _prctl(option: int, value: Any = 0) -> int:
     """``prctl(2)`` through libc; -1 where there is no such call."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        return int(libc.prctl(option, value, 0, 0, 0))
+        return int(_libc().prctl(option, value, 0, 0, 0))
     except (OSError, AttributeError):  # pragma: no cover - not Linux
         return -1
 

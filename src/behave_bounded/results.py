@@ -195,11 +195,10 @@ class WorkerLife:
 class RunResult:
     """The run as the parent saw it; mutable because the supervisor fills it as events arrive.
 
-    ``results`` keeps every finished task; the reporter empties the captured text of tasks it
-    has already shown, so this list grows by a few hundred bytes per task, never by output.
+    Finished tasks are not kept here: each goes to the reports as it finishes (the console's
+    summary keeps counts and a bounded list, see :class:`behave_bounded.reports.console.Tally`).
     """
 
-    results: list[TaskResult] = field(default_factory=list)
     never_ran: list[Task] = field(default_factory=list)  # not started: abort, --stop, signal
     interrupted: list[Task] = field(default_factory=list)  # running when the run was stopped
     teardown_errors: list[str] = field(default_factory=list)  # after_all failures, per worker

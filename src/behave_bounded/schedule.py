@@ -18,7 +18,6 @@ import math
 import os
 import random
 import re
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -56,6 +55,13 @@ class Entry:
 
 class CorruptFile(ValueError):
     """The durations file exists but cannot be used; the reason is the message."""
+
+
+def _median(values: list[float]) -> float:
+    """The median (``statistics`` costs a few milliseconds of start-up for this one call)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -174,12 +180,16 @@ class DurationStore:
     def record(self, results: Iterable[TaskResult]) -> None:
         """Add this run's measurements; tasks of one feature (scheme scenario) are summed."""
         for result in results:
-            duration = result.duration
-            if not (math.isfinite(duration) and duration >= 0):
-                continue
-            path = result.task.path
-            seconds, scenarios = self._measured.get(path, (0.0, 0))
-            self._measured[path] = (seconds + duration, scenarios + result.task.scenario_count)
+            self.add(result)
+
+    def add(self, result: TaskResult) -> None:
+        """Add one finished task's measurement (as it finishes: nothing else is kept of it)."""
+        duration = result.duration
+        if not (math.isfinite(duration) and duration >= 0):
+            return
+        path = result.task.path
+        seconds, scenarios = self._measured.get(path, (0.0, 0))
+        self._measured[path] = (seconds + duration, scenarios + result.task.scenario_count)
         self._rate = None
 
     def seconds_per_scenario(self) -> float:
@@ -190,7 +200,7 @@ class DurationStore:
                 for found in map(self.entry, self._entries.keys() | self._measured.keys())
                 if found is not None and found.scenarios > 0
             ]
-            self._rate = statistics.median(rates) if rates else DEFAULT_SECONDS_PER_SCENARIO
+            self._rate = _median(rates) if rates else DEFAULT_SECONDS_PER_SCENARIO
         return self._rate
 
     def _merged(self) -> tuple[int, dict[str, Entry]]:
@@ -444,7 +454,7 @@ def _failing(report_path: str, data: Any) -> list[str]:
     scenarios = data.get("scenarios") if isinstance(data, dict) else None
     if not isinstance(scenarios, list):
         raise UsageError(f"corrupt previous report {report_path}: no 'scenarios' list")
-    failing: list[str] = []
+    failing: dict[str, None] = {}  # in report order, each location once
     for item in scenarios:
         location = item.get("location") if isinstance(item, dict) else None
         status = item.get("status") if isinstance(item, dict) else None
@@ -452,9 +462,9 @@ def _failing(report_path: str, data: Any) -> list[str]:
             raise UsageError(f"corrupt previous report {report_path}: bad location {item!r:.200}")
         if not isinstance(status, str) or status not in _STATUSES:
             raise UsageError(f"corrupt previous report {report_path}: bad status {item!r:.200}")
-        if Status(status).fails_run and location not in failing:
-            failing.append(location)
-    return failing
+        if Status(status).fails_run:
+            failing[location] = None
+    return list(failing)
 
 
 def last_failed_locations(report_path: str) -> list[str] | None:

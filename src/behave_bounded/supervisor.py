@@ -14,12 +14,12 @@ after the failure that stops the run.
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from typing import Any
 
 from behave_bounded.config import Settings
@@ -88,6 +88,8 @@ class Supervisor:
         self.stop_scheduling = ""
         self._previous_handlers: dict[int, Any] = {}
         self.pid = os.getpid()
+        # One poll set for the run, updated as workers come and go (not one per wait).
+        self.selector = selectors.DefaultSelector()
         # What a worker that was killed left running is re-parented to the runner, which ends it.
         self.orphans = Descendants()
 
@@ -104,6 +106,7 @@ class Supervisor:
                 self._step()
         finally:
             self._stop_all_workers()
+            self.selector.close()
             self.orphans.release()
             self._restore_signal_handlers()
         self.run.never_ran.extend(self.pending)
@@ -118,6 +121,8 @@ class Supervisor:
         self.next_serial += 1
         handle = WorkerHandle(identity, self.spec)
         self.handles[identity.serial] = handle
+        self.selector.register(handle.conn.fileno(), selectors.EVENT_READ, handle)
+        self.selector.register(handle.process.sentinel, selectors.EVENT_READ, handle)
 
     @property
     def spec(self) -> WorkerSpec:
@@ -138,15 +143,14 @@ class Supervisor:
         if self.signal_received:
             self._interrupt()
             return
-        waitables: list[Any] = []
-        for handle in self.handles.values():
-            waitables += [handle.conn, handle.process.sentinel]
-        ready = set(wait(waitables, timeout=TICK))
-        for handle in list(self.handles.values()):
-            if handle.conn in ready or handle.process.sentinel in ready:
+        ready: dict[WorkerHandle, set[int]] = {}
+        for key, _ in self.selector.select(timeout=TICK):
+            ready.setdefault(key.data, set()).add(key.fd)
+        for handle, fds in ready.items():
+            if handle.identity.serial in self.handles:
                 open_ = self._receive(handle)
                 if handle.identity.serial in self.handles and (
-                    not open_ or handle.process.sentinel in ready
+                    not open_ or handle.process.sentinel in fds
                 ):
                     wait_for_exit(handle.process, 1.0)  # a closed pipe without an exit: stuck
                     self.lost(handle, describe_exit(handle.process.exitcode), crash=True)
@@ -230,12 +234,11 @@ class Supervisor:
         return None
 
     def _record(self, result: TaskResult) -> None:
-        result = self.on_result(result)  # shown on the console; comes back without its text
+        result = self.on_result(result)  # finalized: its statuses are final
         failed = result.error or any(s.status.fails_run for s in result.scenarios)
         if self.stop_on_failure and failed:
             self.stop_scheduling = self.stop_scheduling or "--stop after the first failure"
             self.run.stopped_early = self.run.stopped_early or self.stop_scheduling
-        self.run.results.append(result)
 
     # -- losing a worker ------------------------------------------------------------------
     def lost(self, handle: WorkerHandle, cause: str, *, crash: bool) -> None:
@@ -330,7 +333,9 @@ class Supervisor:
         self, handle: WorkerHandle, end: str, cause: str = "", *, grace: float = 5.0
     ) -> None:
         """Drop a worker whose work is over; reap it and whatever it left running."""
-        self.handles.pop(handle.identity.serial, None)
+        if self.handles.pop(handle.identity.serial, None) is not None:
+            self.selector.unregister(handle.conn.fileno())
+            self.selector.unregister(handle.process.sentinel)
         handle.end(grace)
         # Those that left the worker's group, re-parented to the runner when the worker died.
         self.orphans.end_new(spare=[h.pid for h in self.handles.values()])

@@ -345,6 +345,12 @@ class WorkerSession:
         return ""
 
 
+def _relative(filename: str) -> str:
+    """``os.path.relpath(filename)``; for a relative name (behave makes them relative to the
+    working directory) that is its normal form, without two ``getcwd`` calls per scenario."""
+    return os.path.relpath(filename) if os.path.isabs(filename) else os.path.normpath(filename)
+
+
 def scenario_result(scenario: Any) -> ScenarioResult:
     """Translate behave's scenario into our bounded record."""
     steps = list(scenario.all_steps)
@@ -369,7 +375,7 @@ def scenario_result(scenario: Any) -> ScenarioResult:
     if getattr(scenario, "hook_failed", False):
         status = Status.ERRORED  # a hook error is never the scenario's own assertion
     return ScenarioResult(
-        location=f"{os.path.relpath(scenario.filename)}:{scenario.line}",
+        location=f"{_relative(scenario.filename)}:{scenario.line}",
         name=scenario.name,
         status=status,
         duration=float(scenario.duration or 0.0),

@@ -17,9 +17,11 @@ import enum
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from behave_bounded.journal import Journal
@@ -221,10 +223,45 @@ def wait_for_exit(process: Any, timeout: float) -> int | None:
     ``waitpid`` until the process ends, and a step that closes every inherited descriptor
     closes that pipe while the process goes on running, which would stall the supervisor.
     """
+    code = process.exitcode
+    if code is not None:
+        return code  # type: ignore[no-any-return]
     deadline = time.monotonic() + timeout
-    while (code := process.exitcode) is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    with _exit_watch(process.pid) as wait:
+        while (code := process.exitcode) is None and (left := deadline - time.monotonic()) > 0:
+            wait(left)
     return code  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _exit_watch(pid: int) -> Iterator[Callable[[float], None]]:
+    """A wait for ``pid``'s end: on its pidfd (readable once the process ended: no latency,
+    no polling), else short sleeps growing to 10 ms."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+, or already reaped
+        delays = iter((0.0005, 0.001, 0.002, 0.005))
+
+        def sleep(left: float) -> None:
+            time.sleep(min(next(delays, 0.01), left))
+
+        yield sleep
+        return
+    try:
+        watch = select.poll()
+        watch.register(pidfd, select.POLLIN)
+        ended = False
+
+        def on_pidfd(left: float) -> None:
+            nonlocal ended
+            if ended:  # ended, yet not reaped by us (someone else waited for it): no spinning
+                time.sleep(min(0.01, left))
+            else:
+                ended = bool(watch.poll(max(1, int(min(left, 0.1) * 1000))))
+
+        yield on_pidfd
+    finally:
+        os.close(pidfd)
 
 
 def kill_group(pid: int, signum: int) -> None:

@@ -11,10 +11,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import TextIO
-
-from tqdm import tqdm
 
 from behave_bounded.capture import SENTINEL_RE, format_sentinel, write_private
 from behave_bounded.reports.verdict import (
@@ -25,9 +22,7 @@ from behave_bounded.reports.verdict import (
     verdict_numbers,
 )
 from behave_bounded.results import (
-    CapturedStream,
     RunResult,
-    ScenarioResult,
     Status,
     TaskResult,
 )
@@ -46,6 +41,43 @@ _BREAKDOWN = (
     Status.XFAILED,
     Status.XPASSED,
 )
+
+
+class Tally:
+    """What the summary says about the finished tasks, without keeping them: the count of
+    each status and the first :data:`MAX_LISTED` lines of each list (the rest counted)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[Status] = Counter()
+        self.problems = _Listing()
+        self.expected = _Listing()
+
+    def add(self, result: TaskResult) -> None:
+        for scenario in result.scenarios:
+            self.counts[scenario.status] += 1
+            if scenario.status.fails_run:
+                self.problems.add(
+                    f"{scenario.status.value:9} {scenario.location}  {scenario.name}"
+                    + _first_line(scenario.message)
+                )
+            elif scenario.status is Status.XFAILED:
+                self.expected.add(f"{scenario.location}  {scenario.name}{_issue(scenario.tags)}")
+
+
+class _Listing:
+    """At most :data:`MAX_LISTED` lines, and how many more there were."""
+
+    __slots__ = ("lines", "more")
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.more = 0
+
+    def add(self, line: str) -> None:
+        if len(self.lines) < MAX_LISTED:
+            self.lines.append(line)
+        else:
+            self.more += 1
 
 
 def tail_text(text: str, limit: int, spill_path: str | None) -> str:
@@ -67,6 +99,8 @@ class Progress:
 
     def __init__(self, stream: TextIO, total: int) -> None:
         self.stream = stream
+        from tqdm import tqdm  # noqa: PLC0415 - a terminal only: --help, CI logs never load it
+
         self.bar = tqdm(
             total=total,
             file=stream,
@@ -126,7 +160,7 @@ class ConsoleReport:
         self.errors = sys.stderr if errors is None else errors
         self.truncated_streams = 0
         self.progress: Progress | None = None
-        self.seen: Counter[Status] = Counter()
+        self.tally = Tally()
 
     def print(self, text: str = "") -> None:
         if self.progress is not None:
@@ -141,8 +175,8 @@ class ConsoleReport:
         if total and self.stream.isatty() and not self.quiet:
             self.progress = Progress(self.stream, total)
 
-    def task_finished(self, result: TaskResult) -> TaskResult:
-        """Print the feature's line (and its output when it failed); return it without text.
+    def task_finished(self, result: TaskResult) -> None:
+        """Print the feature's line (and its output when it failed); count it for the summary.
 
         ``result`` is finalized (:class:`~behave_bounded.finalize.Finalizer`).
         """
@@ -154,9 +188,9 @@ class ConsoleReport:
         leftover = result.task.part and not result.task.scenario_count
         if not self.quiet and not leftover:
             self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
-        self.seen.update(s.status for s in scenarios)
+        self.tally.add(result)
         if self.progress is not None and result.task.scenario_count:
-            self.progress.advance(self.seen)
+            self.progress.advance(self.tally.counts)
         self._warn_about_output(result)
         for warning in result.warnings:  # what the task left behind in its worker
             self._warn(warning)
@@ -165,11 +199,6 @@ class ConsoleReport:
                 self._warn(f"{scenario.location}: {scenario.message[len(WARNING_PREFIX) :]}")
         if (status.fails_run or result.error) and not self.quiet:
             self._show_output(result, status)
-        return replace(
-            result,
-            stdout=_without_text(result.stdout),
-            stderr=_without_text(result.stderr),
-        )
 
     def _warn_about_output(self, result: TaskResult) -> None:
         """One warning per stream that was cut, or that came within 80 % of the limit."""
@@ -239,30 +268,14 @@ class ConsoleReport:
         if self.progress is not None:
             self.progress.close()
             self.progress = None
-        counts: Counter[Status] = Counter()
-        problems: list[ScenarioResult] = []
-        expected: list[ScenarioResult] = []
-        for result in run.results:
-            for scenario in result.scenarios:
-                counts[scenario.status] += 1
-                if scenario.status.fails_run:
-                    problems.append(scenario)
-                elif scenario.status is Status.XFAILED:
-                    expected.append(scenario)
+        counts = self.tally.counts
         not_run = run.never_ran + run.interrupted
         not_run_scenarios = sum(task.scenario_count for task in not_run)
         self.print()
         self.print("=" * 25 + " behave-bounded summary " + "=" * 25)
+        self._list("failing scenarios", self.tally.problems.lines, self.tally.problems.more)
         self._list(
-            "failing scenarios",
-            (
-                f"{s.status.value:9} {s.location}  {s.name}" + _first_line(s.message)
-                for s in problems
-            ),
-        )
-        self._list(
-            "expected failures (xfailed)",
-            (f"{s.location}  {s.name}{_issue(s.tags)}" for s in expected),
+            "expected failures (xfailed)", self.tally.expected.lines, self.tally.expected.more
         )
         self._list("features that did not finish (interrupted)", (t.label for t in run.interrupted))
         self._list("features that never ran", (t.label for t in run.never_ran))
@@ -300,8 +313,8 @@ class ConsoleReport:
             line = error.split("\n", 1)[0]
             print(f"behave-bounded: error: {line}", file=self.errors, flush=True)
 
-    def _list(self, title: str, lines: Iterable[str]) -> None:
-        items = list(_bounded(lines))
+    def _list(self, title: str, lines: Iterable[str], more: int = 0) -> None:
+        items = list(_bounded(lines, more))
         if not items:
             return
         self.print(f"{title}:")
@@ -309,8 +322,9 @@ class ConsoleReport:
             self.print(f"  {item}")
 
 
-def _bounded(lines: Iterable[str]) -> Iterable[str]:
-    extra = 0
+def _bounded(lines: Iterable[str], more: int = 0) -> Iterable[str]:
+    """The first :data:`MAX_LISTED` lines, then how many more (``more`` already counted)."""
+    extra = more
     for number, line in enumerate(lines):
         if number < MAX_LISTED:
             yield line
@@ -332,7 +346,3 @@ def _first_line(message: str) -> str:
         return ""
     line = lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
     return f"  -- {line[:200]}"
-
-
-def _without_text(stream: CapturedStream) -> CapturedStream:
-    return CapturedStream("", stream.stats) if stream.text else stream

@@ -4,44 +4,46 @@ closed together under one verdict.
 A report that cannot be written fails the run (exit code 1), and the verdict of every other
 report says so, as the console's last line does: each file is staged whole beside its path
 with the verdict known so far, and when staging one fails, the others are staged again with
-the failure in their verdict, before any is renamed into place. The record for
-``--last-failed`` in the artifact directory is no report the user asked for: its failure is
-only a warning.
+the failure in their verdict, before any is renamed into place. (The record for
+``--last-failed`` is no report: see :mod:`behave_bounded.last_failed`.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
-from behave_bounded.atomic import Staged
-from behave_bounded.reports.html import HtmlReport
-from behave_bounded.reports.json import JsonReport
-from behave_bounded.reports.junit import JUnitReport
-from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.verdict import run_failure
 from behave_bounded.results import RunResult, Task, TaskResult
 
-ReportFile: TypeAlias = JsonReport | JUnitReport | HtmlReport
+if TYPE_CHECKING:  # a run without report files never imports them
+    from behave_bounded.atomic import Staged
+    from behave_bounded.reports.html import HtmlReport
+    from behave_bounded.reports.json import JsonReport
+    from behave_bounded.reports.junit import JUnitReport
+    from behave_bounded.reports.meta import RunMeta
+
+ReportFile: TypeAlias = "JsonReport | JUnitReport | HtmlReport"
 
 
 @dataclass
 class _Entry:
     report: ReportFile
-    required: bool  # asked for by the user: failing to write it fails the run
     error: str = ""  # why it can no longer be written ("" while it can)
 
 
 class ReportFiles:
-    """The report files of one run; ``warn`` takes the warning about an optional one."""
+    """The report files of one run."""
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
-        self.warn = warn
+    def __init__(self) -> None:
         self._entries: list[_Entry] = []
 
-    def append(self, report: ReportFile, *, required: bool = True) -> None:
-        self._entries.append(_Entry(report, required))
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def append(self, report: ReportFile) -> None:
+        self._entries.append(_Entry(report))
 
     def add(self, result: TaskResult, started: float | None) -> None:
         """Hand a finished task to every report still writable; one that fails is dropped
@@ -90,7 +92,7 @@ class ReportFiles:
         """Stage every writable report with one verdict; again when one fails (at most once
         per report), so that every report that is written names every report that is not."""
         while True:
-            failure = run_failure(_with_errors(run, self._required_errors()))
+            failure = run_failure(_with_errors(run, self._errors()))
             current = meta(failure)
             staged: list[tuple[_Entry, Staged]] = []
             failed = False
@@ -99,7 +101,7 @@ class ReportFiles:
                     staged.append((entry, entry.report.stage(current)))
                 except OSError as error:
                     self._broken(entry, error)
-                    failed = failed or entry.required
+                    failed = True
             if not failed:
                 return staged
             for _, file in staged:
@@ -108,18 +110,15 @@ class ReportFiles:
     def _writable(self) -> list[_Entry]:
         return [entry for entry in self._entries if not entry.error]
 
-    def _required_errors(self) -> list[str]:
-        return [_message(e) for e in self._entries if e.error and e.required]
+    def _errors(self) -> list[str]:
+        return [_message(e) for e in self._entries if e.error]
 
     def _broken(self, entry: _Entry, error: OSError) -> None:
         entry.error = error.strerror or str(error)
         entry.report.discard()
 
     def _report(self, run: RunResult, entry: _Entry) -> None:
-        if entry.required:
-            run.report_errors.append(_message(entry))
-        else:
-            self.warn(_message(entry))
+        run.report_errors.append(_message(entry))
 
 
 def _message(entry: _Entry) -> str:

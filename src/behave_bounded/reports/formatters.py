@@ -21,7 +21,6 @@ from typing import Any, TypeAlias
 from behave.formatter._registry import select_formatter_class
 from behave.formatter.null import NullFormatter
 from behave.formatter.steps import AbstractStepsFormatter
-from behave.reporter.junit import JUnitReporter
 
 from behave_bounded.collect import FeatureInfo
 from behave_bounded.record import (
@@ -99,7 +98,7 @@ class BehaveFormatters:
     ) -> BehaveFormatters | None:
         """The view, or None when behave has nothing for the parent to write."""
         pairs = parent_formatters(config)
-        reporters = [r for r in config.reporters if isinstance(r, JUnitReporter)]
+        reporters = [r for r in config.reporters if _is_junit_reporter(r)]
         if not pairs and not reporters:
             return None
         formatters = [select_formatter_class(spec.name)(spec.opener, config) for spec in pairs]
@@ -213,3 +212,10 @@ class UndefinedSnippets:
 
     def in_order(self) -> list[str]:
         return [text for _, texts in sorted(self._by_task) for text in texts]
+
+
+def _is_junit_reporter(reporter: Any) -> bool:
+    """behave's ``--junit`` reporter. No reporter of it exists unless its module was imported
+    (behave imports it for ``--junit``): a run without it never loads it, nor xml."""
+    junit = sys.modules.get("behave.reporter.junit")
+    return junit is not None and isinstance(reporter, junit.JUnitReporter)
