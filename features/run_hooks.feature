@@ -172,7 +172,7 @@ Feature: Once-per-run hooks: before_all_workers and after_all_workers run in the
           try:
               time.sleep(3600)
           except <caught>:
-              time.sleep(3600)
+              <then>
       """
     When I run the runner with "-j 2 --timeout 1 --json run.json"
     Then the exit code is 2
@@ -182,9 +182,10 @@ Feature: Once-per-run hooks: before_all_workers and after_all_workers run in the
     And no process of the run is left
 
     Examples:
-      | case                                      | caught        | line |
-      | it sleeps                                 | ZeroDivisionError | 6 |
-      | it swallows the first interruption        | BaseException | 8    |
+      | case                                           | caught            | then             | line |
+      | it sleeps                                      | ZeroDivisionError | pass             | 6    |
+      | it swallows the first interruption, sleeps on  | BaseException     | time.sleep(3600) | 8    |
+      | it swallows the interruption and returns       | BaseException     | pass             | 4    |
 
   Scenario: SIGTERM while before_all_workers hangs (no --timeout) ends the run with 143, no worker, and the reports written
     Given 2 features that record what they saw
@@ -226,6 +227,24 @@ Feature: Once-per-run hooks: before_all_workers and after_all_workers run in the
       | ---- stdout of after_all_workers                                                      |
       | stopping the server                                                                   |
     And the last line is "scenarios: 2 passed, 0 failed, 0 skipped; run failed: features/environment.py:3: after_all_workers hook raised RuntimeError: the server did not stop"
+    And the JSON report "run.json" has the runner's last line as its verdict
+
+  Scenario: Ctrl-C while after_all_workers hangs (no --timeout) ends it and the run with 130, the reports written
+    Given 2 features that record what they saw
+    And the suite's environment:
+      """
+      import time
+
+
+      def after_all_workers(config):
+          open("sleeping", "w").close()
+          time.sleep(3600)
+      """
+    When I start the runner with "-j 2 --json run.json"
+    And I wait until the file "sleeping" exists
+    And I send SIGINT to the runner
+    Then the exit code is 130
+    And the last line is "scenarios: 2 passed, 0 failed, 0 skipped; run failed: interrupted by SIGINT; features/environment.py:6: after_all_workers was interrupted by SIGINT"
     And the JSON report "run.json" has the runner's last line as its verdict
 
   Scenario: a hanging after_all_workers is given up after --timeout and fails the run
@@ -364,17 +383,59 @@ Feature: Once-per-run hooks: before_all_workers and after_all_workers run in the
     Then the exit code is 0
     And the file "hooks.log" does not exist
 
-  Scenario: an environment.py that raises while the runner loads it is exit code 2 with its file and line
+  Scenario Outline: an environment.py the runner cannot load for its hooks is exit code 2 with its file and line: <case>
     Given 2 features that record what they saw
     And the suite's environment:
       """
-      import no_such_module_here
+      <first line>
 
 
-      def before_all_workers(config):
+      def after_all_workers(config):
           pass
       """
     When I run the runner with "-j 2"
     Then the exit code is 2
-    And stderr contains "behave-bounded: error: features/environment.py:1: loading environment.py raised ModuleNotFoundError: No module named 'no_such_module_here'"
+    And stderr contains "behave-bounded: error: <error>"
     And no feature ran
+
+    Examples:
+      | case               | first line                  | error                                                                                                       |
+      | an import fails    | import no_such_module_here  | features/environment.py:1: loading environment.py raised ModuleNotFoundError: No module named 'no_such_module_here' |
+      | not a function     | before_all_workers = 3      | features/environment.py: before_all_workers is not a function but a int                                    |
+
+  Scenario Outline: an environment.py that names no run hook is left to the workers: <case>
+    Given 2 features that record what they saw
+    And a file "features/environment.py" with bytes "<bytes>"
+    When I run the runner with "-j 1"
+    Then the exit code is <code>
+    And the output contains "<output>"
+
+    Examples:
+      | case                                   | bytes                                                                   | code | output                                                                                            |
+      | a syntax error: the workers report it  | def broken(:\n    pass\n                                             | 2    | features/environment.py:1: loading the suite raised SyntaxError: invalid syntax                   |
+      | a syntax error after a star import     | from os import *\ndef broken(:\n                                      | 2    | features/environment.py:2: loading the suite raised SyntaxError: invalid syntax                   |
+
+  Scenario: an environment.py in Latin-1 (with its coding cookie) has its run hooks found
+    Given 2 features that record what they saw
+    And a file "features/environment.py" with bytes "# -*- coding: latin-1 -*-\n# caf\xe9\nimport os\ndef before_all_workers(config):\n    os.environ['SHARED_BY_THE_RUN'] = 'set once'\n"
+    When I run the runner with "-j 1"
+    Then the exit code is 0
+    And every feature saw "SHARED_BY_THE_RUN" as before_all_workers set it, in a worker the runner forked, on 1 worker
+
+  Scenario: hooks that environment.py imports with "import *" are found
+    Given 2 features that record what they saw
+    And a file "features/shared_hooks.py":
+      """
+      import os
+
+
+      def before_all_workers(config):
+          os.environ["SHARED_BY_THE_RUN"] = "set once"
+      """
+    And the suite's environment:
+      """
+      from shared_hooks import *
+      """
+    When I run the runner with "-j 1"
+    Then the exit code is 0
+    And every feature saw "SHARED_BY_THE_RUN" as before_all_workers set it, in a worker the runner forked, on 1 worker

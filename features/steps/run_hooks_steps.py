@@ -53,10 +53,15 @@ def hooks_ran(context, names):
     'every feature saw "{variable}" as before_all_workers set it, in a worker the runner '
     "forked, on {workers:d} workers"
 )
+@then(
+    'every feature saw "{variable}" as before_all_workers set it, in a worker the runner '
+    "forked, on {workers:d} worker"
+)
 def every_feature_saw(context, variable, workers):
     seen = _seen(context)
     features = list((suite_dir(context) / "features").glob("r_*.feature"))
     assert len(seen) == len(features), (len(seen), len(features))
+    assert variable == "SHARED_BY_THE_RUN", variable  # what the suite's steps record
     assert {record["shared"] for record in seen} == {"set once"}, seen
     assert {record["ppid"] for record in seen} == {context.process.pid}, seen
     assert len({record["worker"] for record in seen}) == workers, seen

@@ -88,22 +88,22 @@ class _Guard:
             self.timed_out = self.timed_out or self.armed
         else:
             self.interrupted_by = self.interrupted_by or signum
-        if self.armed:
+        if self.armed:  # pragma: no branch - else: a signal just after the hook returned
             raise HookStopped(signum)
 
 
 def names_hooks(path: str) -> bool:
     """Whether ``environment.py`` may define a run hook: it names one, or imports ``*``."""
     try:
-        with open(path, encoding="utf-8") as source:
+        with open(path, "rb") as source:  # bytes, as Python reads source (a coding cookie)
             text = source.read()
-    except (OSError, UnicodeDecodeError):
+    except OSError:  # pragma: no cover - a file isfile() just saw: unreadable, or gone since
         return False  # the workers load it and report what is wrong with it
-    if BEFORE in text or AFTER in text:
+    if BEFORE.encode() in text or AFTER.encode() in text:
         return True
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError):  # the workers report it, as plain behave would
         return False
     return any(
         isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)
