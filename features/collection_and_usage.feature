@@ -116,8 +116,8 @@ Feature: Features are collected as behave collects them; bad input gets one clea
       | negative size       | --max-output=-5             | --max-output: invalid value '-5'                         |
       | zero jobs           | -j 0                        | --jobs: invalid value '0'                                |
       | bad timeout         | --timeout soon              | --timeout: invalid value 'soon'                          |
-      | nonexistent path    | features/nope.feature       | features/nope.feature                                    |
-      | not a feature file  | features/steps/steps.py     | InvalidFilenameError                                     |
+      | nonexistent path    | features/nope.feature       | features/nope.feature: no such file or directory         |
+      | not a feature file  | features/steps/steps.py     | features/steps/steps.py: not a feature file (a path must end in .feature) |
       | more outfiles than formats | -f plain -o a.txt -o b.txt | CONFIG-ERROR: More outfiles (2) than formatters (1).     |
       | bad keep policy     | --keep middle               | --keep: invalid value 'middle': expected one of: head, tail, both |
       | option without value | --timeout                  | argument --timeout: expected one argument                |

@@ -36,6 +36,10 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
       def removes_reports(context):
           shutil.rmtree("reports")
 
+      @step("its worker is killed")
+      def killed(context):
+          os.kill(os.getpid(), 9)
+
       @step("the record for --last-failed is blocked by a directory")
       def blocks_last_failed(context):
           os.makedirs(".behave-bounded/last-failed.json/blocked")
@@ -93,6 +97,18 @@ Feature: The HTML run report: a timeline per worker, failures with their output,
     And the HTML report lists "a_slow.feature" first among the slowest features
     And the HTML report's settings name the behave version and the setting "show_output"
     And no temporary report part is left in the suite
+
+  Scenario: a worker killed in a real run is marked where it died, on the lane of its slot
+    Given a feature file "k_dies.feature":
+      """
+      Feature: dies
+        Scenario: kills its worker
+          Given its worker is killed
+      """
+    When I run the runner with "-j 2 --html reports/run.html --json reports/run.json"
+    Then the exit code is 1
+    And the HTML report "reports/run.html" parses, its tags balanced, with no script and no external URL
+    And the HTML report's timeline marks the lane of the worker that ran "features/k_dies.feature" with its crash: "worker exited by signal 9 (SIGKILL), possibly out of memory"
 
   Scenario: a failing scenario's page shows what behave captured of it, the tail within --show-output
     When I run the runner with "-j 2 --show-output 1KiB --html reports/run.html"

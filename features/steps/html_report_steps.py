@@ -302,3 +302,23 @@ def html_lanes_per_shard(context):
         run = json_report(context, group.attrs["data-source"])["run"]
         slots = {worker["slot"] for worker in run["workers"]}
         assert sorted(lanes(group)) == sorted(f"slot {s}" for s in slots), sorted(lanes(group))
+
+
+@then(
+    'the HTML report\'s timeline marks the lane of the worker that ran "{path}" with its crash: '
+    '"{cause}"'
+)
+def html_crash_marker(context, path, cause):
+    report = context.html_json = json_report(context, "reports/run.json")
+    (task,) = [task for task in report["tasks"] if task["path"] == path]
+    (group,) = lane_groups(context)
+    lane = lanes(group)[f"slot {task['slot']}"]
+    titles = [marker.title() for marker in lane.iter("path", "marker")]
+    replaced = any(
+        w["slot"] == task["slot"] and w["worker"] > task["worker"] for w in report["run"]["workers"]
+    )
+    after = "a new one started" if replaced else "no task was left for a new one"
+    assert titles == [f"worker {task['worker']} crashed here: {cause}; {after}"], titles
+    for label, other in lanes(group).items():  # no marker where no worker died
+        if label != f"slot {task['slot']}":
+            assert not list(other.iter("path", "marker")), (label, other)

@@ -215,13 +215,21 @@ def _group_by_file(locations: Sequence[FileLocation]) -> dict[str, list[FileLoca
     return grouped
 
 
+#: What each of behave's path errors means, said plainly (behave names only the class).
+_WHAT_IS_WRONG: dict[type[Exception], str] = {
+    BehaveFileNotFoundError: "no such file or directory",
+    InvalidFilenameError: "not a feature file (a path must end in .feature)",
+    InvalidFileLocationError: "not a valid location (expected PATH or PATH:LINE)",
+}
+
+
 def collect(config: Any) -> list[FeatureInfo]:
     """Every feature file selected by behave's paths and include/exclude options, parsed."""
     find_base_dir(config)
     try:
         locations = collect_feature_locations(config.paths)
     except (BehaveFileNotFoundError, InvalidFilenameError, InvalidFileLocationError) as error:
-        raise CollectionError([f"{error}: {type(error).__name__}"]) from None
+        raise CollectionError([f"{error}: {_WHAT_IS_WRONG[type(error)]}"]) from None
     grouped = _group_by_file([loc for loc in locations if not config.exclude(loc.filename)])
     features: list[FeatureInfo] = []
     problems: list[str] = []

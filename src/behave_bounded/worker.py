@@ -45,13 +45,13 @@ from behave_bounded.memory import budget_outcome, run_within_budget
 from behave_bounded.processes import Descendants, end_with_parent
 from behave_bounded.protocol import Close, Closed, Ready, SetupFailed, TaskDone
 from behave_bounded.record import (
-    Recorder,
     StepDefinitionRecord,
     dumps_records,
     formatter_specs,
     runs_in_worker,
     statements,
 )
+from behave_bounded.recorder import Recorder
 from behave_bounded.results import (
     MAX_CAPTURED_CHARS,
     ScenarioResult,
@@ -195,7 +195,7 @@ class WorkerSession:
     """One behave runner kept for the life of a worker process.
 
     The worker runs no formatter of the user's that writes a report (the parent does, from
-    the records): only :class:`~behave_bounded.record.Recorder` and the formatters that write
+    the records): only :class:`~behave_bounded.recorder.Recorder` and the formatters that write
     one file per test and must see the steps in process (allure-behave, see
     :func:`~behave_bounded.reports.formatters.runs_in_worker`). No reporter runs here either:
     ``--junit`` and the summary are the parent's.

@@ -161,7 +161,13 @@ def _markers(digest: Digest, key: int, tasks: Sequence[TaskView], axis: _Axis) -
             if worker.slot == key and worker.end in REPLACED and worker.ended:
                 who = f"worker {worker.worker}" if worker.worker is not None else "a worker"
                 cause = f": {worker.cause}" if worker.cause else ""
-                found.append((worker.ended, f"{who} {worker.end} here{cause}; a new one started"))
+                replaced = any(
+                    other.slot == key and other.started >= worker.ended
+                    for other in digest.workers
+                    if other is not worker and other.started is not None
+                )
+                after = "; a new one started" if replaced else "; no task was left for a new one"
+                found.append((worker.ended, f"{who} {worker.end} here{cause}{after}"))
     else:
         for task in tasks:
             if task.error and task.started:
