@@ -20,6 +20,8 @@ Feature: Every option is one entry of one table, read alike from every source an
       | shard               | 2/3      | (2, 3)       |
       | last_failed         | true     | True         |
       | serial_tag          | @alone   | 'alone'      |
+      | random_order        | true     | True         |
+      | random_seed         | 42       | 42           |
       | junit_xml           | r.xml    | 'r.xml'      |
       | json                | r.json   | 'r.json'     |
       | html                | r.html   | 'r.html'     |

@@ -287,12 +287,14 @@ class Descendants:
         self.adopted = False
 
 
-def describe_ended(label: str, ended: list[ProcessInfo], limit: int = 10) -> str:
+def describe_ended(
+    label: str, ended: list[ProcessInfo], limit: int = 10, *, when: str = "when it ended"
+) -> str:
     """One warning line: which processes ``label`` left running (at most ``limit`` named)."""
     names = [f"{process.name} (pid {process.pid})" for process in ended[:limit]]
     more = f" and {len(ended) - limit} more" if len(ended) > limit else ""
     count = "1 process" if len(ended) == 1 else f"{len(ended)} processes"
-    return f"{label} left {count} running when it ended, now killed: {', '.join(names)}{more}"
+    return f"{label} left {count} running {when}, now killed: {', '.join(names)}{more}"
 
 
 def end_with_parent(parent: int) -> bool:

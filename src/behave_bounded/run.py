@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
-from behave_bounded import artifacts
+from behave_bounded import artifacts, run_hooks
 from behave_bounded.artifacts import RunDirectory
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
@@ -29,6 +29,7 @@ from behave_bounded.schedule import (
     DurationStore,
     last_failed_locations,
     make_tasks,
+    order_seed,
     select_locations,
     shard_with_plan,
 )
@@ -62,8 +63,14 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
     features, plan = _shard(features, settings, durations, stream)
     # behave's formatters show features none of whose scenarios is selected: run them too.
     run_unselected = formatters_configured(config)
+    seed = order_seed(settings.random_order, settings.random_seed)  # None: longest first
     tasks, serial = make_tasks(
-        features, settings.scheme, durations, settings.serial_tag, run_unselected=run_unselected
+        features,
+        settings.scheme,
+        durations,
+        settings.serial_tag,
+        run_unselected=run_unselected,
+        seed=seed,
     )
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     with contextlib.ExitStack() as cleanup:
@@ -82,18 +89,19 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
             artifacts_ok=artifacts_ok,
             spill_dir=spill_dir,
             warn=warn,
+            random_seed=seed,
         )
         run = RunResult()
         for result in skipped_results(features, settings.scheme, run_unselected=run_unselected):
             views.add(result)
         if tasks or serial:
-            preimport(settings.preimport, settings.preimport_timeout, warn)
             _supervise(
                 settings,
                 [(tasks, workers), (serial, 1)],  # @serial features: alone, after the rest
                 views.add,
                 run,
                 _worker_options(views),
+                config=config,
                 stop_on_failure=bool(config.stop),
                 spill_dir=spill_dir,
                 no_spill=_no_spill_reason(settings, artifacts_ok, spill_dir),
@@ -178,27 +186,36 @@ def _supervise(
     run: RunResult,
     options: WorkerOptions,
     *,
+    config: Any,
     stop_on_failure: bool,
     spill_dir: str | None,
     no_spill: str,
 ) -> None:
-    """Run the phases in order (the parallel tasks, then the @serial ones on one worker)."""
-    for phase_tasks, phase_workers in phases:
-        if not phase_tasks:
-            continue
-        if run.stopped_early or run.setup_error:
-            run.never_ran.extend(phase_tasks)
-            continue
-        supervisor = Supervisor(
-            settings,
-            phase_workers,
-            on_result,
-            spill_dir,
-            options,
-            stop_on_failure=stop_on_failure,
-            no_spill=no_spill,
-        )
-        _merge(run, supervisor.execute(phase_tasks))
+    """Run the phases in order (the parallel tasks, then the @serial ones on one worker),
+    between the suite's once-per-run hooks (before_all_workers, after_all_workers), which
+    run in this process; --preimport once before_all_workers has set the environment up."""
+    identity = {"worker_count": str(phases[0][1]), "run_id": options.run_id}
+    with run_hooks.around(
+        run, config, timeout=settings.timeout, userdata=identity, warn=warn
+    ) as workers_may_start:
+        if workers_may_start:
+            preimport(settings.preimport, settings.preimport_timeout, warn)
+        for phase_tasks, phase_workers in phases:
+            if not phase_tasks:
+                continue
+            if run.stopped_early or run.setup_error:
+                run.never_ran.extend(phase_tasks)
+                continue
+            supervisor = Supervisor(
+                settings,
+                phase_workers,
+                on_result,
+                spill_dir,
+                options,
+                stop_on_failure=stop_on_failure,
+                no_spill=no_spill,
+            )
+            _merge(run, supervisor.execute(phase_tasks))
 
 
 def _last_failed(features: list[FeatureInfo], artifacts: str, stream: TextIO) -> list[FeatureInfo]:

@@ -5,7 +5,9 @@ wall time; the order needs each feature's duration, so every run records what it
 ``ARTIFACTS/durations.json`` and the next run reads it. Features never measured are
 estimated from their number of selected scenarios. Everything here is deterministic: ties
 are broken by path or collection order, never by ``hash()``, so every CI job computes the
-same shards from the same inputs.
+same shards from the same inputs. ``--random-order`` replaces longest first with a shuffle of
+collection order by a seed (:func:`shuffled`), so that order dependencies between tests show
+and a failing order can be run again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -324,6 +327,7 @@ def make_tasks(
     serial_tag: str = "serial",
     *,
     run_unselected: bool = False,
+    seed: int | None = None,
 ) -> tuple[list[Task], list[Task]]:
     """(parallel tasks, serial tasks), each longest first; only selected scenarios run.
 
@@ -332,6 +336,8 @@ def make_tasks(
     scheme is a :class:`Scheme` (config parses the text once); anything else is refused.
     ``run_unselected`` also makes a task of each feature with no selected scenario: behave's
     formatters show such features (as skipped), so a worker runs them as plain behave does.
+    With a ``seed`` (``--random-order``) each list is :func:`shuffled` instead: the serial
+    tasks still come after the parallel ones, as separate lists.
     """
     if not isinstance(scheme, Scheme):
         expected = ", ".join(member.value for member in Scheme)
@@ -357,11 +363,47 @@ def make_tasks(
                 part=scheme is Scheme.SCENARIO,
             )
             (serial if is_serial else parallel).append((seconds, task))
+    if seed is not None:
+        draws = random.Random(seed)  # noqa: S311 - an order to reproduce, not a secret
+        return shuffled([t for _, t in parallel], draws), shuffled([t for _, t in serial], draws)
     return _longest_first(parallel), _longest_first(serial)
 
 
 def _longest_first(weighted: list[tuple[float, Task]]) -> list[Task]:
     return [task for _, task in sorted(weighted, key=lambda item: (-item[0], item[1].index))]
+
+
+#: Seeds drawn for ``--random-order`` without ``--random-seed`` are below this (as
+#: pytest-randomly's): short enough to copy from a log.
+SEED_RANGE = 2**32
+
+
+def order_seed(random_order: bool, seed: int | None) -> int | None:
+    """The seed of this run's order: the one given, a fresh one for ``--random-order``
+    alone, None (longest first) without it."""
+    if not random_order:
+        return None
+    if seed is not None:
+        return seed
+    import secrets  # noqa: PLC0415 - only a --random-order run draws a seed
+
+    return secrets.randbelow(SEED_RANGE)
+
+
+def shuffled(tasks: Sequence[Task], draws: random.Random) -> list[Task]:
+    """The tasks in collection order, shuffled (Fisher-Yates) by ``draws``.
+
+    From collection order, not from longest first, so the order depends on the seed and the
+    suite only, never on the durations a machine recorded. Only ``random()`` is drawn:
+    Python keeps its sequence for an integer seed across versions (``shuffle`` and
+    ``randrange`` may change), so a seed printed by one CI machine reproduces the order on
+    another Python. The bias of ``int(random() * n)`` is below 2**-40 for any suite.
+    """
+    order = sorted(tasks, key=lambda task: task.index)
+    for last in range(len(order) - 1, 0, -1):
+        other = int(draws.random() * (last + 1))
+        order[last], order[other] = order[other], order[last]
+    return order
 
 
 # -- shards ---------------------------------------------------------------------------------

@@ -50,8 +50,10 @@ class Views:
         artifacts_ok: bool,
         spill_dir: str | None,
         warn: Callable[[str], None],
+        random_seed: int | None = None,
     ) -> None:
         self.settings = settings
+        self.random_seed = random_seed  # of a --random-order run: the console and reports say it
         self.config = config
         self.workers = workers
         self.warn = warn
@@ -70,6 +72,7 @@ class Views:
             render=lambda result: render_records(result.records, config, _shown_of(result)),
             quiet=self.behave is not None and self.behave.writes_stdout,
             spill_dir=spill_dir,
+            random_seed=random_seed,
         )
         self.snippets = UndefinedSnippets()
         self.console.start_progress(len(tasks))
@@ -96,7 +99,13 @@ class Views:
         if self.config.show_snippets:
             print_snippets(self.snippets.in_order(), colored=self.config.has_colored_mode())
         _close_report_files(
-            self.files, self.settings, run, started=started, workers=self.workers, plan=plan
+            self.files,
+            self.settings,
+            run,
+            started=started,
+            workers=self.workers,
+            plan=plan,
+            random_seed=self.random_seed,
         )
         if self.failures is not None and (problem := self.failures.save()):
             self.warn(problem)  # a convenience for the next run, not a report asked for
@@ -170,6 +179,7 @@ def _close_report_files(
     started: float,
     workers: int,
     plan: Mapping[str, object] | None,
+    random_seed: int | None,
 ) -> None:
     """Close every report file; one that cannot be written is a report error (exit 1)."""
     if not files:
@@ -193,6 +203,7 @@ def _close_report_files(
             failure=failure,
             plan=plan,
             workers=run.workers,
+            random_seed=random_seed,
         )
 
     files.close(run, meta, run.never_ran, run.interrupted)

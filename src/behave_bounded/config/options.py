@@ -176,6 +176,18 @@ class Settings:
         False, parse_bool, "rerun only what failed or errored last time", kind=Kind.SWITCH
     )
     serial_tag: str = setting("serial", parse_tag_name, "tag of features run one at a time", "TAG")
+    random_order: bool = setting(
+        False,
+        parse_bool,
+        "shuffle the order of the tasks instead of longest first (the seed is printed)",
+        kind=Kind.SWITCH,
+    )
+    random_seed: int | None = setting(
+        None,
+        parse_count,
+        "seed of --random-order (implies it): the same seed gives the same order",
+        "S",
+    )
     junit_xml: str | None = setting(None, parse_path, "write one merged JUnit XML report", "PATH")
     json: str | None = setting(None, parse_path, "write the machine-readable run report", "PATH")
     html: str | None = setting(

@@ -195,7 +195,22 @@ class Conflict:
 CONFLICTS = (
     Conflict("spill", False, "max_spill"),
     Conflict("max_output", None, "keep"),
+    Conflict("random_order", False, "random_seed"),
 )
+
+
+@dataclass(frozen=True)
+class Implication:
+    """Giving ``name`` (any value, in any source) sets ``implied`` to ``value``, unless a
+    source gave ``implied`` itself."""
+
+    name: str
+    implied: str
+    value: object
+
+
+#: A seed asks for the order it makes: ``--random-seed S`` alone reproduces a shuffled run.
+IMPLICATIONS = (Implication("random_seed", "random_order", True),)
 
 
 def _refuse_conflicts(chosen: Mapping[str, Given]) -> None:
@@ -241,6 +256,9 @@ def resolve(
     chosen.update(from_command_line(command_line or {}))
     _refuse_conflicts(chosen)
     values = {name: given.value for name, given in chosen.items()}
+    for implication in IMPLICATIONS:
+        if implication.name in chosen and implication.implied not in chosen:
+            values[implication.implied] = implication.value
     shard = chosen.get("shard")
     if shard is not None:
         values["shard"], values["shard_origin"] = _settle_shard(shard, environ)

@@ -141,12 +141,16 @@ class ConsoleReport:
         render: Callable[[TaskResult], str] | None = None,
         quiet: bool = False,
         spill_dir: str | None = None,
+        random_seed: int | None = None,
     ) -> None:
         """``render`` turns a failing task's records into behave's report of it; ``quiet``:
         a behave formatter writes to the console, so the per-feature lines stay out of its
         way (the summary still comes last); ``spill_dir`` keeps a report longer than
-        ``show_output`` whole, in a private file the console names."""
+        ``show_output`` whole, in a private file the console names; ``random_seed``: the
+        seed of a ``--random-order`` run, named first and before the verdict (a run killed
+        before its summary has still shown it)."""
         self.stream = stream
+        self.random_seed = random_seed
         self.render = render
         self.quiet = quiet
         self.spill_dir = spill_dir
@@ -167,6 +171,7 @@ class ConsoleReport:
 
     def start_progress(self, total: int) -> None:
         """On a terminal, a live progress line under the per-feature lines."""
+        self._random_order()
         if total and self.stream.isatty() and not self.quiet:
             self.progress = Progress(self.stream, total)
 
@@ -284,6 +289,7 @@ class ConsoleReport:
         if self.truncated_streams:
             self.print(f"output truncated in {self.truncated_streams} stream(s) (see warnings)")
         self.print(f"wall time {run.wall_time:.2f} s, {self.workers} worker(s)")
+        self._random_order()
         verdict_counts = {status.value: n for status, n in counts.items()}
         # Results that can no longer come count as failed when the run was lost, else skipped.
         not_run_as = Status.ERRORED if run.lost or run.setup_error else Status.SKIPPED
@@ -291,6 +297,10 @@ class ConsoleReport:
         self.stream.flush()
         self.print(verdict_line(verdict_counts, run_failure(run)))
         return exit_code(run, verdict_numbers(verdict_counts)[1])
+
+    def _random_order(self) -> None:
+        if self.random_seed is not None:  # what reproduces the order: copy it from the log
+            self.print(f"random order: --random-seed {self.random_seed}")
 
     def _errors(self, run: RunResult) -> None:
         """Errors of the run outside any scenario: in the summary; the grave ones on stderr too."""

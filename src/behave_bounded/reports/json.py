@@ -106,6 +106,7 @@ def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
         "reason": meta.reason,
         "lost": meta.lost,
         "failure": meta.failure,
+        "random_seed": meta.random_seed,
         "counts": counts.as_dict(),
         "verdict": counts.verdict(meta.failure),
         "plan": None if meta.plan is None else dict(meta.plan),

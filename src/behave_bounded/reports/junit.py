@@ -352,6 +352,8 @@ def run_properties(meta: RunMeta, counts: Counts) -> dict[str, str]:
     }
     if meta.plan is not None:  # a --shard run: what merge-reports checks the shards against
         properties["plan"] = compact(dict(meta.plan))
+    if meta.random_seed is not None:  # a --random-order run: --random-seed S runs it again
+        properties["random_seed"] = str(meta.random_seed)
     for key, value in meta.settings.items():
         properties[f"setting.{key}"] = dumps(value)
     return properties

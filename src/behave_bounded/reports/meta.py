@@ -36,6 +36,8 @@ class RunMeta:
     failure: str = ""
     #: The shard plan of a ``--shard`` run (:meth:`behave_bounded.plan.ShardPlan.as_json`).
     plan: Mapping[str, object] | None = None
+    #: The seed of a ``--random-order`` run (None: longest first), to run that order again.
+    random_seed: int | None = None
 
     @classmethod
     def current(
@@ -52,6 +54,7 @@ class RunMeta:
         workers: Sequence[WorkerLife] = (),
         failure: str = "",
         plan: Mapping[str, object] | None = None,
+        random_seed: int | None = None,
     ) -> RunMeta:
         """The metadata of a run of this process (versions filled in)."""
         return cls(
@@ -69,6 +72,7 @@ class RunMeta:
             workers=tuple(asdict(life) for life in workers),
             failure=failure,
             plan=plan,
+            random_seed=random_seed,
         )
 
     @property

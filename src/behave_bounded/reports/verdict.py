@@ -121,16 +121,25 @@ _WORKER = re.compile(r"worker (\d+): (cleanup after all features)?")
 
 def _after_all(errors: Sequence[str]) -> str:
     """``after_all failed in worker 1`` (``in workers 1, 2``; a cleanup registered for the whole
-    run: ``cleanup after all features failed in worker 1``): the details are in the summary."""
-    matches = [match for error in errors if (match := _WORKER.match(error))]
-    if len(matches) != len(errors):
-        return f"after_all failed: {_first_line(errors[0])}"
+    run: ``cleanup after all features failed in worker 1``): the details are in the summary.
+    An error of no worker (``after_all_workers``, which runs in the runner) is its first line,
+    which names its file, line and reason."""
     kinds: dict[str, list[str]] = {}
-    for match in matches:
-        kinds.setdefault(match[2] or "after_all", []).append(match[1])
+    others: list[str] = []
+    for error in errors:
+        match = _WORKER.match(error)
+        if match is None:
+            others.append(_first_line(error))
+        else:
+            kinds.setdefault(match[2] or "after_all", []).append(match[1])
     return "; ".join(
-        f"{kind} failed in worker{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
-        for kind, ids in kinds.items()
+        [
+            *(
+                f"{kind} failed in worker{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
+                for kind, ids in kinds.items()
+            ),
+            *others,
+        ]
     )
 
 
