@@ -33,10 +33,10 @@ from behave_bounded.schedule import (
     select_locations,
     shard_with_plan,
 )
+from behave_bounded.session import RecordMode
 from behave_bounded.supervisor import Supervisor, WorkerOptions
 from behave_bounded.tdd import validate_tags
 from behave_bounded.views import Views
-from behave_bounded.worker import RecordMode
 
 
 def warn(message: str) -> None:

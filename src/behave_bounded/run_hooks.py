@@ -52,7 +52,7 @@ from behave.userdata import UserData
 from behave_bounded.capture import BoundedTextIO, Keep
 from behave_bounded.processes import Descendants, describe_ended
 from behave_bounded.results import MAX_MESSAGE_CHARS, RunResult, clip
-from behave_bounded.worker import describe, where
+from behave_bounded.session import describe, where
 
 BEFORE = "before_all_workers"
 AFTER = "after_all_workers"

@@ -27,7 +27,8 @@ from behave_bounded.processes import Descendants
 from behave_bounded.protocol import Closed, Ready, SetupFailed, TaskDone
 from behave_bounded.record import StepDefinitionRecord
 from behave_bounded.results import RunResult, Task, TaskResult, WorkerLife
-from behave_bounded.worker import RecordMode, WorkerIdentity, WorkerSpec
+from behave_bounded.session import RecordMode
+from behave_bounded.worker import WorkerIdentity, WorkerSpec
 from behave_bounded.worker_handle import (
     WorkerHandle,
     WorkerState,
