@@ -20,6 +20,9 @@ Feature: Every option is one entry of one table, read alike from every source an
       | shard               | 2/3      | (2, 3)       |
       | last_failed         | true     | True         |
       | serial_tag          | @alone   | 'alone'      |
+      | reruns              | 2        | 2            |
+      | reruns_delay        | 0.5      | 0.5          |
+      | repeat              | 3        | 3            |
       | junit_xml           | r.xml    | 'r.xml'      |
       | json                | r.json   | 'r.json'     |
       | html                | r.html   | 'r.html'     |

@@ -36,6 +36,9 @@ class RunMeta:
     failure: str = ""
     #: The shard plan of a ``--shard`` run (:meth:`behave_bounded.plan.ShardPlan.as_json`).
     plan: Mapping[str, object] | None = None
+    #: Each scenario's pass rate under ``--repeat`` (:meth:`PassRates.as_json
+    #: <behave_bounded.reports.pass_rates.PassRates.as_json>`); None without it.
+    repeat: Mapping[str, object] | None = None
 
     @classmethod
     def current(
@@ -52,6 +55,7 @@ class RunMeta:
         workers: Sequence[WorkerLife] = (),
         failure: str = "",
         plan: Mapping[str, object] | None = None,
+        repeat: Mapping[str, object] | None = None,
     ) -> RunMeta:
         """The metadata of a run of this process (versions filled in)."""
         return cls(
@@ -69,6 +73,7 @@ class RunMeta:
             workers=tuple(asdict(life) for life in workers),
             failure=failure,
             plan=plan,
+            repeat=repeat,
         )
 
     @property
