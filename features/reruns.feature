@@ -112,6 +112,37 @@ Feature: Reruns and flake hunting: --reruns N runs a failed scenario again, --re
     And the JUnit file "run.xml" follows the JUnit schema with Surefire's rerun elements
     And the JUnit testcase "always broken" of "run.xml" has the children "failure, rerunFailure, rerunFailure", the first saying "fails every time"
 
+  Scenario: with behave's --stop the scenarios it skipped run with the rerun, and the run stops at a failure no rerun made good
+    Given a feature file "a.feature":
+      """
+      Feature: a
+        Scenario: flaky
+          Given it fails the first 1 time(s) (flaky)
+
+        Scenario: steady
+          Given it passes (steady)
+
+        Scenario: broken
+          Given it always fails (broken)
+      """
+    And a feature file "b.feature":
+      """
+      Feature: b
+        Scenario: after the stop
+          Given it passes (late)
+      """
+    When I run the runner with "-j 1 --reruns 1 --stop --json run.json"
+    Then the exit code is 1
+    And the last line is "scenarios: 2 passed, 1 failed, 1 skipped"
+    And the scenario "flaky" ran 2 times and "steady" 1 time
+    And the scenario "broken" ran 1 time and "late" 0 times
+    And the JSON report "run.json" has "features/a.feature:2" passed, flaky, with the attempts "failed, passed"
+    And the JSON report "run.json" has "features/a.feature:5" passed, not flaky, with the attempts "skipped, passed"
+    And the output contains these lines in order
+      | line                     |
+      | features that never ran: |
+      | features/b.feature       |
+
   Scenario: a scenario whose worker is killed is rerun, and so is the scenario it kept from starting
     Given a feature file "crash.feature":
       """

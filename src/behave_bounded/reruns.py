@@ -71,6 +71,18 @@ def rerun_lines(
     return tuple(sorted(lines))
 
 
+def stopped_after(result: TaskResult, selected: Collection[int]) -> frozenset[int]:
+    """Lines of the selected scenarios behave's ``--stop`` skipped after the run's first
+    scenario that may run again (failed or errored)."""
+    lines: set[int] = set()
+    failed = False
+    for scenario in result.scenarios:
+        if failed and scenario.status is Status.SKIPPED and _line(scenario) in selected:
+            lines.add(_line(scenario))
+        failed = failed or scenario.status in RERUN_STATUSES
+    return frozenset(lines)
+
+
 def merge_attempt(held: TaskResult, rerun: TaskResult) -> TaskResult:
     """The task's final result so far once ``rerun`` (a finalized run of some of its scenarios)
     is back: each of them with one more attempt. A scenario's result is its last attempt that
@@ -105,9 +117,13 @@ class Reruns:
         deliver: Callable[[TaskResult], TaskResult],
         first_index: int,
         *,
+        stop: bool = False,
         spill_dir: str | None = None,
         memory_limit: int = MEMORY_LIMIT,
     ) -> None:
+        """``stop``: behave's ``--stop`` skips the scenarios after a failure inside its worker;
+        they run with the failed one's rerun, which may make the failure good."""
+        self.stop = stop
         self.count = count
         self.delay = delay
         self.finalizer = finalizer
@@ -125,6 +141,9 @@ class Reruns:
         if task.attempt <= self.count:
             info = self.finalizer.features[task.path]
             scenario_lines = {int(s.location.rsplit(":", 1)[1]) for s in info.scenarios}
+            if self.stop:
+                selected = {int(s.location.rsplit(":", 1)[1]) for s in info.selected}
+                never_started = never_started | stopped_after(run, selected)
             lines = rerun_lines(run, never_started, scenario_lines)
         if not lines:
             return self.deliver(merged)

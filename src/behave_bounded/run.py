@@ -93,7 +93,9 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         if tasks or serial:
             preimport(settings.preimport, settings.preimport_timeout, warn)
             first_free = len(tasks) + len(serial)  # the index of the run's first rerun
-            reruns = _reruns(settings, views, first_index=first_free, spill_dir=spill_dir)
+            reruns = _reruns(
+                settings, views, first_index=first_free, stop=bool(config.stop), spill_dir=spill_dir
+            )
             _supervise(
                 settings,
                 [(tasks, workers), (serial, 1)],  # @serial features: alone, after the rest
@@ -123,7 +125,7 @@ def _worker_options(views: Views) -> WorkerOptions:
 
 
 def _reruns(
-    settings: Settings, views: Views, *, first_index: int, spill_dir: str | None
+    settings: Settings, views: Views, *, first_index: int, stop: bool, spill_dir: str | None
 ) -> Reruns | None:
     """--reruns: the policy between the workers and the views (None without it)."""
     if not settings.reruns:
@@ -134,6 +136,7 @@ def _reruns(
         views.finalizer,
         views.deliver,
         first_index,
+        stop=stop,
         spill_dir=spill_dir,
     )
 

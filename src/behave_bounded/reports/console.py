@@ -64,7 +64,8 @@ class Tally:
                 self.problems.add(
                     f"{scenario.status.value:9} {scenario.location}  {scenario.name}"
                     + _first_line(scenario.message)
-                    + (f"  ({len(scenario.attempts)} attempts)" if scenario.attempts else "")
+                    + _attempts(scenario)
+                    + (f"  (run {result.task.repeat})" if result.task.repeat else "")
                 )
             elif scenario.status is Status.XFAILED:
                 self.expected.add(f"{scenario.location}  {scenario.name}{_issue(scenario.tags)}")
@@ -378,6 +379,12 @@ def _note(result: TaskResult) -> str:
         flaky = sum(scenario.flaky for scenario in result.scenarios)
         notes.append(f"{len(result.reruns)} rerun(s), {flaky} flaky")
     return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _attempts(scenario: ScenarioResult) -> str:
+    """``  (3 attempts)`` for a failing scenario that ran more than once (--reruns)."""
+    ran = sum(attempt.status is not Status.SKIPPED for attempt in scenario.attempts)
+    return f"  ({ran} attempts)" if ran > 1 else ""
 
 
 def _attempt(attempt: Attempt) -> str:
