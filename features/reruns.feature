@@ -423,3 +423,19 @@ Feature: Reruns and flake hunting: --reruns N runs a failed scenario again, --re
       | --reruns -1           | --reruns: invalid value '-1': expected a whole number from 0 to 100   |
       | --repeat 0            | --repeat: invalid value '0': expected a whole number from 1 to 1000   |
       | --reruns-delay soon   | --reruns-delay: invalid value 'soon': expected a number of seconds, 0 or more |
+
+  # -- in-process: the parts that hold and hand out reruns ------------------------------------
+
+  Scenario: tasks waiting for their reruns are held within a memory bound, the rest in a private file
+    Then any results held with any memory bound come back as they were, memory never holding more than the bound
+
+  Scenario: a waiting rerun goes to a worker of another slot than the one that failed, from its time on
+    Then the rerun queue hands out a rerun like this:
+      | avoids | starts at | asking slot | other live slots | now | hands out |
+      | 0      | 0         | 0           | 1                | 1   | nothing   |
+      | 0      | 0         | 1           | 0                | 1   | the rerun |
+      | 0      | 0         | 0           |                  | 1   | the rerun |
+      | 0      | 0         | 0           | 0                | 1   | the rerun |
+      | 1      | 5         | 0           | 1                | 1   | nothing   |
+      | 1      | 5         | 0           | 1                | 5   | the rerun |
+    And a rerun a dead worker had not begun waits again, ahead of the others, until its result is back

@@ -9,11 +9,26 @@ what the runner's console, JSON and JUnit reports claim. The JUnit file is check
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import xml.etree.ElementTree as ET
 
 from behave import then
+from hypothesis import given as given_
+from hypothesis import settings
+from hypothesis import strategies as st
 from junit_schema import schema_problems
 from suite_support import suite_dir
+
+from behave_bounded.reruns import HeldResults, Rerun, RerunQueue
+from behave_bounded.results import (
+    CapturedStream,
+    ScenarioResult,
+    Status,
+    StreamStats,
+    Task,
+    TaskResult,
+)
 
 
 def runs_of(context, name: str) -> list[str]:
@@ -261,3 +276,85 @@ def behave_json(context, name, expected):
         for element in feature.get("elements", [])
     ]
     assert found == expected.split(", "), found
+
+
+# -- in-process: HeldResults and RerunQueue ---------------------------------------------------
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+def _result(index: int, message: str, output: str) -> TaskResult:
+    scenario = ScenarioResult(f"features/a.feature:{index + 2}", "a", Status.FAILED, 0.1, message)
+    return TaskResult(
+        task=Task(index, "features/a.feature"),
+        scenarios=(scenario,),
+        duration=0.5,
+        stdout=CapturedStream(output, StreamStats("stdout", len(output), len(output))),
+        stderr=CapturedStream("", StreamStats("stderr")),
+    )
+
+
+@then(
+    "any results held with any memory bound come back as they were, memory never holding more "
+    "than the bound"
+)
+def held_results_property(context):
+    @settings(max_examples=60, deadline=None)
+    @given_(
+        texts=st.lists(st.tuples(_TEXT, _TEXT), max_size=12),
+        limit=st.integers(min_value=0, max_value=4000),
+        taken=st.integers(min_value=0, max_value=12),
+    )
+    def check(texts, limit, taken):
+        with tempfile.TemporaryDirectory(prefix="bb-held-") as directory:
+            held = HeldResults(limit, directory)
+            results = {n: _result(n, message, output) for n, (message, output) in enumerate(texts)}
+            for key, result in results.items():
+                held.put(key, result)
+                assert held.in_memory <= limit, (held.in_memory, limit)
+            assert len(held) == len(results)
+            for key in list(results)[:taken]:  # some taken as their reruns come back
+                assert held.pop(key) == results.pop(key)
+            assert list(held.drain()) == list(results.values())  # the rest at the end, in order
+            assert len(held) == 0 and held.in_memory == 0
+            held.close()
+            assert os.listdir(directory) == []  # the file had no name: nothing left behind
+
+    check()
+
+
+def _slots(cell: str) -> set[int]:
+    return {int(part) for part in cell.split()}
+
+
+@then("the rerun queue hands out a rerun like this:")
+def rerun_queue_table(context):
+    for row in context.table:
+        queue = RerunQueue()
+        task = Task(7, "features/a.feature", (2,), 1, part=True, attempt=2)
+        queue.add(Rerun(task, float(row["starts at"]), int(row["avoids"])))
+        slot, others = int(row["asking slot"]), _slots(row["other live slots"])
+        handed = queue.take(slot, others, float(row["now"]))
+        expected = task if row["hands out"] == "the rerun" else None
+        assert handed == expected, (row.cells, handed)
+        assert queue.waiting is (expected is None), row.cells
+        avoided = int(row["avoids"]) == slot
+        assert queue.allows(task, slot, others) is (not avoided or not others - {slot})
+
+
+@then(
+    "a rerun a dead worker had not begun waits again, ahead of the others, until its result is back"
+)
+def rerun_put_back(context):
+    queue = RerunQueue()
+    first = Task(7, "features/a.feature", (2,), 1, part=True, attempt=2)
+    second = Task(8, "features/b.feature", (2,), 1, part=True, attempt=2)
+    queue.add(Rerun(first, 0.0, 0))
+    queue.add(Rerun(second, 0.0, 0))
+    assert queue.take(1, {0}, 1.0) == first
+    assert queue.put_back(first) and queue.is_rerun(first)
+    assert not queue.put_back(Task(3, "features/c.feature"))  # not a rerun: the caller's
+    assert queue.take(1, {0}, 1.0) == first  # ahead of the one that waited all along
+    queue.done(first)
+    assert not queue.is_rerun(first) and not queue.put_back(first)
+    assert queue.take(1, {0}, 1.0) == second and not queue.waiting
