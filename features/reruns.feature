@@ -63,6 +63,12 @@ Feature: Reruns and flake hunting: --reruns N runs a failed scenario again, --re
           if ran(name) == 0:
               time.sleep(120)
 
+      @step("it fails the first time, then hangs ({name})")
+      def fails_then_hangs(context, name):
+          assert ran(name), "the first run fails"
+          open("rerun-running", "w").close()
+          time.sleep(120)
+
       @step("it fails the first time unless it runs on w{number:d} ({name})")
       def fails_first_unless(context, number, name):
           before = ran(name)
@@ -197,6 +203,22 @@ Feature: Reruns and flake hunting: --reruns N runs a failed scenario again, --re
     And the scenario "hangs" ran 2 times
     And the JSON report "run.json" has "features/slow.feature:2" passed, flaky, with the attempts "errored, passed"
     And the JSON report "run.json" has the first attempt of "features/slow.feature:2" errored with "timed out after 2 s"
+    And no process of the run is left
+
+  Scenario: a run interrupted while a rerun runs reports the scenario with the attempts it had, not as interrupted
+    Given a feature file "stuck.feature":
+      """
+      Feature: stuck
+        Scenario: hangs on its rerun
+          Given it fails the first time, then hangs (stuck)
+      """
+    When I start the runner with "-j 1 --reruns 1 --json run.json"
+    And I wait until the file "rerun-running" exists
+    And I send SIGINT to the runner
+    Then the exit code is 130
+    And the last line is "scenarios: 0 passed, 1 failed, 0 skipped; run failed: interrupted by SIGINT"
+    And the output does not contain "features that did not finish (interrupted)"
+    And the JSON report "run.json" has "features/stuck.feature:2" failed with no attempts
     And no process of the run is left
 
   Scenario: scenarios expected to fail are never rerun, even when their worker crashes
