@@ -421,6 +421,26 @@ Feature: Reruns and flake hunting: --reruns N runs a failed scenario again, --re
     And the JUnit file "run.xml" follows the JUnit schema with Surefire's rerun elements
     And the JUnit file "run.xml" has the testcases "fails on its second run (run 1), fails on its second run (run 2), fails on its second run (run 3)" among others
 
+  Scenario: merging the shard reports of --repeat runs counts the pass rates again
+    Given a feature file "a.feature":
+      """
+      Feature: a
+        Scenario: fails on its first run
+          Given it fails on its run 1 (first-a)
+      """
+    And a feature file "b.feature":
+      """
+      Feature: b
+        Scenario: passes
+          Given it passes (steady-b)
+      """
+    When I run the runner with "--shard 1/2 --artifacts job-1 --repeat 2 --json shard-1.json"
+    And I run the runner with "--shard 2/2 --artifacts job-2 --repeat 2 --json shard-2.json"
+    And I run the runner with "merge-reports merged.json --json shard-1.json shard-2.json"
+    Then the exit code is 1
+    And the last line is "scenarios: 3 passed, 1 failed, 0 skipped"
+    And the JSON report "merged.json" has the pass rates "features/a.feature:2 1/2, features/b.feature:2 2/2" over 2 runs
+
   Scenario Outline: --repeat and --reruns together are a usage error, wherever each was given
     Given the environment variable BEHAVE_BOUNDED_RERUNS is "<variable>"
     When I run the runner with "<args>"

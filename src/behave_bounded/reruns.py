@@ -52,8 +52,12 @@ class Rerun:
     avoid: int  # the slot of the worker whose attempt failed: another slot is preferred
 
 
+def _line_of(location: str) -> int:
+    return int(location.rsplit(":", 1)[1])
+
+
 def _line(scenario: ScenarioResult) -> int:
-    return int(scenario.location.rsplit(":", 1)[1])
+    return _line_of(scenario.location)
 
 
 def rerun_lines(
@@ -140,9 +144,9 @@ class Reruns:
         lines: tuple[int, ...] = ()
         if task.attempt <= self.count:
             info = self.finalizer.features[task.path]
-            scenario_lines = {int(s.location.rsplit(":", 1)[1]) for s in info.scenarios}
+            scenario_lines = {_line_of(s.location) for s in info.scenarios}
             if self.stop:
-                selected = {int(s.location.rsplit(":", 1)[1]) for s in info.selected}
+                selected = {_line_of(s.location) for s in info.selected}
                 never_started = never_started | stopped_after(run, selected)
             lines = rerun_lines(run, never_started, scenario_lines)
         if not lines:
