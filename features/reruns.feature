@@ -405,10 +405,15 @@ Feature: Reruns and flake hunting: --reruns N runs a failed scenario again, --re
 
         Scenario: always passes
           Given it passes (steady)
+
+        @later
+        Scenario: not selected
+          Given it passes (later)
       """
-    When I run the runner with "-j 2 --repeat 3 --json run.json --junit-xml run.xml"
+    When I run the runner with "-j 2 --repeat 3 --tags ~@later --json run.json --junit-xml run.xml"
     Then the exit code is 1
-    And the last line is "scenarios: 5 passed, 1 failed, 0 skipped"
+    And the last line is "scenarios: 5 passed, 1 failed, 1 skipped"
+    And the scenario "later" ran 0 times
     And the scenario "second" ran 3 times and "steady" 3 times
     And the output contains these lines in order
       | line                                                                 |

@@ -88,8 +88,17 @@ class Finalizer:
         self.tdd_strict = tdd_strict
 
     def finalize(self, result: TaskResult) -> TaskResult:
-        """The task with its scenarios as the run counts them."""
-        return replace(result, scenarios=self.scenarios_of(result))
+        """The task with its scenarios as the run counts them.
+
+        Runs 2 to N of ``--repeat`` leave out the scenarios no selection chose: the first run
+        reports them (skipped), once, as a run without ``--repeat`` does.
+        """
+        scenarios = self.scenarios_of(result)
+        if result.task.repeat > 1:
+            info = self.features[result.task.path]
+            unselected = {s.location for s in info.scenarios if not s.selected}
+            scenarios = tuple(s for s in scenarios if s.location not in unselected)
+        return replace(result, scenarios=scenarios)
 
     def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
         """TDD tags applied; a task that died lists every scenario by its :class:`Fate`."""

@@ -69,7 +69,10 @@ class Views:
         # With --repeat, behave's formatters see each feature once: its first run.
         firsts = [task for task in tasks if task.repeat <= 1]
         self.behave = _behave_formatters(config, features, firsts, spill_dir)
-        self.pass_rates = PassRates(settings.repeat) if settings.repeat > 1 else None
+        self.pass_rates = None
+        if settings.repeat > 1:
+            selected = {s.location for info in features for s in info.selected}
+            self.pass_rates = PassRates(settings.repeat, selected)
         self.console = ConsoleReport(
             stream,
             settings.show_output,

@@ -9,6 +9,7 @@ the suite's size, not in N or in anything a scenario prints.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from behave_bounded.results import Status, TaskResult
@@ -56,18 +57,24 @@ def _order(entry: PassRate) -> tuple[int, float, str, int]:
 
 
 class PassRates:
-    """Each scenario's runs under ``--repeat`` (``times`` runs each); fed finished tasks."""
+    """Each scenario's runs under ``--repeat`` (``times`` runs each); fed finished tasks.
 
-    def __init__(self, times: int) -> None:
+    ``selected``: the locations of the selected scenarios, the only ones counted (None:
+    every scenario fed, as a merge of shard reports feeds only the runs of selected ones).
+    """
+
+    def __init__(self, times: int, selected: Collection[str] | None = None) -> None:
         self.times = times
+        self.selected = selected
         self._entries: dict[str, PassRate] = {}
 
     def add(self, result: TaskResult) -> None:
-        """A finished (finalized) run of a task; scenarios no run selected are not counted."""
-        if not result.task.repeat:  # the unselected scenarios, reported once as skipped
+        """A finished (finalized) run of a task; scenarios no selection chose are not counted."""
+        if not result.task.repeat:  # the features no selection chose, reported as skipped
             return
         for scenario in result.scenarios:
-            self.count(scenario.location, scenario.name, scenario.status)
+            if self.selected is None or scenario.location in self.selected:
+                self.count(scenario.location, scenario.name, scenario.status)
 
     def count(self, location: str, name: str, status: Status) -> None:
         entry = self._entries.get(location)
