@@ -22,6 +22,9 @@ Feature: Every option is one entry of one table, read alike from every source an
       | serial_tag          | @alone   | 'alone'      |
       | random_order        | true     | True         |
       | random_seed         | 42       | 42           |
+      | reruns              | 2        | 2            |
+      | reruns_delay        | 0.5      | 0.5          |
+      | repeat              | 3        | 3            |
       | junit_xml           | r.xml    | 'r.xml'      |
       | json                | r.json   | 'r.json'     |
       | html                | r.html   | 'r.html'     |

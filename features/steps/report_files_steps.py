@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from behave import given, then, when
+from junit_schema import schema_problems
 
 from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.errors import UsageError
@@ -153,91 +154,6 @@ def outcome(case: ET.Element) -> tuple[str, str]:
         if child is not None:
             return tag, child.get("message", "")
     return "passed", ""
-
-
-SCHEMA = {
-    "testsuites": ({"name", "tests", "failures", "errors", "skipped", "disabled", "time"}, set()),
-    "testsuite": (
-        {
-            "name",
-            "tests",
-            "failures",
-            "errors",
-            "skipped",
-            "disabled",
-            "time",
-            "timestamp",
-            "hostname",
-            "id",
-            "package",
-            "file",
-        },
-        {"name", "tests"},
-    ),
-    "properties": (set(), set()),
-    "property": ({"name", "value"}, {"name", "value"}),
-    "testcase": ({"name", "classname", "time", "file", "line", "assertions", "status"}, {"name"}),
-    "failure": ({"message", "type"}, set()),
-    "error": ({"message", "type"}, set()),
-    "skipped": ({"message"}, set()),
-    "system-out": (set(), set()),
-    "system-err": (set(), set()),
-}
-CHILD_ORDER = {
-    "testsuites": r"(testsuite )*",
-    "testsuite": r"(properties )?(testcase )*(system-out )?(system-err )?",
-    "properties": r"(property )*",
-    "testcase": r"((skipped )|(error )|(failure ))?(system-out )*(system-err )*",
-}
-COUNTERS = {"tests": "testcase", "failures": "failure", "errors": "error", "skipped": "skipped"}
-
-
-def schema_problems(root: ET.Element) -> list[str]:
-    """Deviations from the common JUnit schema, and counters that do not add up."""
-    problems = [] if root.tag == "testsuites" else [f"root is <{root.tag}>"]
-    for element in root.iter():
-        problems += element_problems(element)
-    return problems + counter_problems(root)
-
-
-def element_problems(element: ET.Element) -> list[str]:
-    """An element's name, attributes, children and time formats against :data:`SCHEMA`."""
-    if element.tag not in SCHEMA:
-        return [f"unknown element <{element.tag}>"]
-    allowed, required = SCHEMA[element.tag]
-    problems = []
-    if set(element.attrib) - allowed:
-        problems.append(f"<{element.tag}> has {sorted(set(element.attrib) - allowed)}")
-    if required - set(element.attrib):
-        problems.append(f"<{element.tag}> lacks {sorted(required - set(element.attrib))}")
-    order = "".join(child.tag + " " for child in element)
-    if element.tag in CHILD_ORDER and not re.fullmatch(CHILD_ORDER[element.tag], order):
-        problems.append(f"<{element.tag} {element.get('name')}> children: {order}")
-    if "time" in element.attrib and not re.fullmatch(r"\d+(\.\d+)?", element.get("time")):
-        problems.append(f"<{element.tag}> time={element.get('time')!r}")
-    stamp = element.get("timestamp")
-    if stamp is not None and not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", stamp):
-        problems.append(f"timestamp={stamp!r}")
-    return problems
-
-
-def counter_problems(root: ET.Element) -> list[str]:
-    """Each suite's counters equal its testcases; the root's equal the sums of the suites'."""
-    problems = []
-    totals = Counter()
-    for suite in root.findall("testsuite"):
-        cases = suite.findall("testcase")
-        found = {"tests": len(cases)}
-        for counter, tag in list(COUNTERS.items())[1:]:
-            found[counter] = sum(case.find(tag) is not None for case in cases)
-        for counter, number in found.items():
-            if suite.get(counter) != str(number):
-                problems.append(f"{suite.get('name')}: {counter}={suite.get(counter)}, {number}")
-            totals[counter] += number
-    for counter in COUNTERS:
-        if root.get(counter) != str(totals[counter]):
-            problems.append(f"testsuites {counter}={root.get(counter)}, sum {totals[counter]}")
-    return problems
 
 
 def run_properties(root: ET.Element) -> dict[str, str]:

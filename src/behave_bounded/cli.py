@@ -198,7 +198,7 @@ def merge_reports_main(argv: list[str]) -> int:
     except UsageError as error:
         return _merge_error(str(error))
     from behave_bounded.reports.merge import merge  # noqa: PLC0415 - a fast path
-    from behave_bounded.reports.verdict import COUNT_KEYS, verdict_line, verdict_numbers  # noqa: PLC0415
+    from behave_bounded.reports.verdict import verdict_line, verdict_numbers  # noqa: PLC0415
 
     try:
         outcome = merge(args.out, args.kind, args.inputs)
@@ -214,7 +214,7 @@ def merge_reports_main(argv: list[str]) -> int:
         f"merged {outcome.merged} of {len(args.inputs)} {args.kind} report(s) into "
         f"{args.out}{state}"
     )
-    print("scenarios by status: " + ", ".join(f"{counts[key]} {key}" for key in COUNT_KEYS))
+    print("scenarios by status: " + ", ".join(f"{n} {key}" for key, n in counts.items()))
     sys.stdout.flush()
     print(verdict_line(counts, outcome.failure), flush=True)
     if outcome.problems:

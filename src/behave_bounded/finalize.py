@@ -13,7 +13,7 @@ import enum
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from behave_bounded.collect import FeatureInfo
+from behave_bounded.collect import FeatureInfo, ScenarioInfo
 from behave_bounded.results import CapturedStream, ScenarioResult, Status, StreamStats, TaskResult
 from behave_bounded.tdd import classify
 
@@ -88,23 +88,25 @@ class Finalizer:
         self.tdd_strict = tdd_strict
 
     def finalize(self, result: TaskResult) -> TaskResult:
-        """The task with its scenarios as the run counts them."""
-        return replace(result, scenarios=self.scenarios_of(result))
+        """The task with its scenarios as the run counts them.
+
+        Runs 2 to N of ``--repeat`` leave out the scenarios no selection chose: the first run
+        reports them (skipped), once, as a run without ``--repeat`` does.
+        """
+        scenarios = self.scenarios_of(result)
+        if result.task.repeat > 1:
+            info = self.features[result.task.path]
+            unselected = {s.location for s in info.scenarios if not s.selected}
+            scenarios = tuple(s for s in scenarios if s.location not in unselected)
+        return replace(result, scenarios=scenarios)
 
     def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
         """TDD tags applied; a task that died lists every scenario by its :class:`Fate`."""
         if not result.error:
             return tuple(classify(s, self.tdd_strict) for s in result.scenarios)
         info = self.features[result.task.path]
-        lines = set(result.task.lines) if result.task.part else set()
-        collected = [s for s in info.scenarios if not lines or _line(s.location) in lines]
+        collected, fates = self._fates(result)
         finished = {_line(s.location): s for s in result.scenarios}
-        fates = crash_fates(
-            [_line(s.location) for s in collected],
-            {_line(s.location) for s in collected if s.selected},
-            finished,
-            result.running,
-        )
         scenarios = []
         for info_scenario in collected:
             line = _line(info_scenario.location)
@@ -126,6 +128,27 @@ class Finalizer:
         if not any(fate in ABSORBING for fate in fates.values()):
             scenarios.append(outside_scenarios(info, result.error))
         return tuple(scenarios)
+
+    def never_started(self, result: TaskResult) -> frozenset[int]:
+        """Lines of the selected scenarios a task that died never began (:data:`Fate.AFTER`):
+        reported skipped, they may run on a rerun (``--reruns``)."""
+        if not result.error:
+            return frozenset()
+        _, fates = self._fates(result)
+        return frozenset(line for line, fate in fates.items() if fate is Fate.AFTER)
+
+    def _fates(self, result: TaskResult) -> tuple[list[ScenarioInfo], dict[int, Fate]]:
+        """The scenarios a task that died was given (in run order) and the fate of each."""
+        info = self.features[result.task.path]
+        lines = set(result.task.lines) if result.task.part else set()
+        collected = [s for s in info.scenarios if not lines or _line(s.location) in lines]
+        fates = crash_fates(
+            [_line(s.location) for s in collected],
+            {_line(s.location) for s in collected if s.selected},
+            {_line(s.location) for s in result.scenarios},
+            result.running,
+        )
+        return collected, fates
 
 
 def _line(location: str) -> int:

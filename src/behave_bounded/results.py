@@ -9,12 +9,14 @@ result never moves an unbounded amount of data between processes.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Longest error message a scenario result carries; longer ones keep head and tail.
 MAX_MESSAGE_CHARS = 4096
 #: Longest captured output (behave's capture) a failing scenario's result carries: its tail.
 MAX_CAPTURED_CHARS = 64 * 1024
+#: Longest message an earlier attempt of a rerun scenario keeps (``--reruns``).
+MAX_ATTEMPT_MESSAGE_CHARS = 1024
 #: Warnings one task's result carries at most (the rest are counted in one more), and the
 #: longest one (longer ones keep head and tail).
 MAX_WARNINGS = 16
@@ -112,6 +114,29 @@ class MemoryFigures:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One run of a scenario that ``--reruns`` ran more than once: how it went, on which worker."""
+
+    status: Status
+    duration: float
+    message: str  # at most MAX_ATTEMPT_MESSAGE_CHARS (head and tail)
+    error_type: str
+    worker: int  # the worker process's serial number
+    slot: int  # its slot (w0, w1...)
+
+    @classmethod
+    def of(cls, scenario: ScenarioResult, worker: int, slot: int) -> Attempt:
+        return cls(
+            scenario.status,
+            scenario.duration,
+            clip(scenario.message, MAX_ATTEMPT_MESSAGE_CHARS),
+            scenario.error_type,
+            worker,
+            slot,
+        )
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     """One executed (or skipped) scenario; an outline row counts as one scenario."""
 
@@ -129,6 +154,39 @@ class ScenarioResult:
     captured: str = ""
     #: Set only for a scenario that ran under a ``@memory_budget_*`` tag and was measured.
     memory: MemoryFigures | None = None
+    #: Every run of a scenario that ``--reruns`` ran again, in order, the last one being this
+    #: result; () for a scenario that ran once. At most 1 + --reruns entries.
+    attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def flaky(self) -> bool:
+        """It passed on a rerun after an attempt that failed the run."""
+        return self.status is Status.PASSED and any(
+            attempt.status.fails_run for attempt in self.attempts[:-1]
+        )
+
+    @property
+    def final_run(self) -> int:
+        """Which run of its task gave this result (0: the first): its last attempt that ran
+        (a rerun whose worker died before it began the scenario does not count)."""
+        ran = [n for n, attempt in enumerate(self.attempts) if attempt.status is not Status.SKIPPED]
+        return ran[-1] if ran else max(len(self.attempts) - 1, 0)
+
+    @property
+    def first_run(self) -> ScenarioResult:
+        """This scenario as its task's first run left it (itself when it ran once)."""
+        if not self.attempts:
+            return self
+        first = self.attempts[0]
+        return replace(
+            self,
+            status=first.status,
+            duration=first.duration,
+            message=first.message,
+            error_type=first.error_type,
+            captured="",
+            attempts=(),
+        )
 
 
 @dataclass(frozen=True)
@@ -142,6 +200,10 @@ class Task:
     #: One scenario of a feature cut up by ``--scheme scenario``: its other scenarios belong
     #: to other tasks, so this task reports only the scenarios on ``lines``.
     part: bool = False
+    #: 1 for a task's first run; 2, 3... for a rerun of its failed scenarios (``--reruns``).
+    attempt: int = 1
+    #: Which run of ``--repeat N`` this is (1 to N); 0 without ``--repeat``.
+    repeat: int = 0
 
     @property
     def label(self) -> str:
@@ -176,6 +238,18 @@ class TaskResult:
     #: (:mod:`behave_bounded.baseline`), processes it left running: one line each, bounded
     #: by :func:`bounded_warnings`; the console prints them as warnings.
     warnings: tuple[str, ...] = ()
+    #: The reruns of this task's failed scenarios (``--reruns``), each finalized with its own
+    #: scenarios, in the order they ran; then ``scenarios`` are the final ones (with their
+    #: ``attempts``) and every other field is this task's first run. At most --reruns runs.
+    reruns: tuple[TaskResult, ...] = ()
+
+    def runs(self) -> tuple[TaskResult, ...]:
+        """Each run of the task as a plain result with its own scenarios: the first, then
+        each rerun (only the first without reruns)."""
+        if not self.reruns:
+            return (self,)
+        first = replace(self, scenarios=tuple(s.first_run for s in self.scenarios), reruns=())
+        return (first, *self.reruns)
 
 
 @dataclass(frozen=True)

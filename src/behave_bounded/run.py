@@ -24,12 +24,14 @@ from behave_bounded.preimport import preimport
 from behave_bounded.reports.formatters import (
     formatters_configured,
 )
+from behave_bounded.reruns import Rerun, Reruns
 from behave_bounded.results import RunResult, Task, TaskResult
 from behave_bounded.schedule import (
     DurationStore,
     last_failed_locations,
     make_tasks,
     order_seed,
+    repeat_tasks,
     select_locations,
     shard_with_plan,
 )
@@ -72,6 +74,7 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         run_unselected=run_unselected,
         seed=seed,
     )
+    tasks, serial = repeat_tasks(tasks, serial, settings.repeat)
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)
     with contextlib.ExitStack() as cleanup:
         run_dir = _run_directory(settings, artifacts_ok)
@@ -95,10 +98,14 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         for result in skipped_results(features, settings.scheme, run_unselected=run_unselected):
             views.add(result)
         if tasks or serial:
+            first_free = len(tasks) + len(serial)  # the index of the run's first rerun
+            reruns = _reruns(
+                settings, views, first_index=first_free, stop=bool(config.stop), spill_dir=spill_dir
+            )
             _supervise(
                 settings,
                 [(tasks, workers), (serial, 1)],  # @serial features: alone, after the rest
-                views.add,
+                views.add if reruns is None else reruns.add,
                 run,
                 _worker_options(views),
                 config=config,
@@ -106,6 +113,8 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
                 spill_dir=spill_dir,
                 no_spill=_no_spill_reason(settings, artifacts_ok, spill_dir),
             )
+            if reruns is not None:
+                reruns.flush()
             if artifacts_ok and durations.save():
                 warn(durations.warning)
         return views.close(run, started=started, plan=plan)
@@ -119,6 +128,23 @@ def _worker_options(views: Views) -> WorkerOptions:
         records=RecordMode.ALL if behave is not None else RecordMode.FAILING,
         step_definitions=behave is not None and behave.needs_step_definitions,
         on_step_definitions=behave.step_definitions if behave is not None else None,
+    )
+
+
+def _reruns(
+    settings: Settings, views: Views, *, first_index: int, stop: bool, spill_dir: str | None
+) -> Reruns | None:
+    """--reruns: the policy between the workers and the views (None without it)."""
+    if not settings.reruns:
+        return None
+    return Reruns(
+        settings.reruns,
+        settings.reruns_delay,
+        views.finalizer,
+        views.deliver,
+        first_index,
+        stop=stop,
+        spill_dir=spill_dir,
     )
 
 
@@ -182,7 +208,7 @@ def _durations(artifacts: str, usable: bool) -> DurationStore:
 def _supervise(
     settings: Settings,
     phases: list[tuple[list[Task], int]],
-    on_result: Callable[[TaskResult], TaskResult],
+    on_result: Callable[[TaskResult], TaskResult | Rerun],
     run: RunResult,
     options: WorkerOptions,
     *,

@@ -406,6 +406,28 @@ def shuffled(tasks: Sequence[Task], draws: random.Random) -> list[Task]:
     return order
 
 
+def repeat_tasks(
+    tasks: Sequence[Task], serial: Sequence[Task], times: int
+) -> tuple[list[Task], list[Task]]:
+    """``--repeat N``: both lists of :func:`make_tasks` with every task N times, run 1 of all
+    of them first, then run 2, ...; so the runs of one feature spread over the run and the
+    workers. Run r of a task has the index ``index + (r - 1) * T`` (T tasks in both lists,
+    numbered 0 to T - 1 together), so indexes stay unique. ``times`` 1: unchanged.
+    """
+    if times <= 1:
+        return list(tasks), list(serial)
+    span = len(tasks) + len(serial)
+
+    def repeated(some: Sequence[Task]) -> list[Task]:
+        return [
+            replace(task, index=task.index + (run - 1) * span, repeat=run)
+            for run in range(1, times + 1)
+            for task in some
+        ]
+
+    return repeated(tasks), repeated(serial)
+
+
 # -- shards ---------------------------------------------------------------------------------
 
 

@@ -9,6 +9,11 @@ go back to the queue for another worker, and a fresh worker takes the slot (``w0
 Each worker has its next task queued in its pipe while it runs one (:data:`QUEUED`), so it
 never waits for the parent between tasks; with ``--stop`` nothing is queued, so no task starts
 after the failure that stops the run.
+
+With ``--reruns``, ``on_result`` may answer a finished task with a
+:class:`~behave_bounded.reruns.Rerun`: it waits in a :class:`~behave_bounded.reruns.RerunQueue`
+ahead of the other tasks, and an idle worker stays open while another one is busy (its
+failure may bring a rerun this worker should take, being of another slot).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from behave_bounded.config import Settings
 from behave_bounded.processes import Descendants
 from behave_bounded.protocol import Closed, Ready, SetupFailed, TaskDone
 from behave_bounded.record import StepDefinitionRecord
+from behave_bounded.reruns import Rerun, RerunQueue
 from behave_bounded.results import RunResult, Task, TaskResult, WorkerLife
 from behave_bounded.session import RecordMode
 from behave_bounded.worker import WorkerIdentity, WorkerSpec
@@ -65,7 +71,7 @@ class Supervisor:
         self,
         settings: Settings,
         workers: int,
-        on_result: Callable[[TaskResult], TaskResult],
+        on_result: Callable[[TaskResult], TaskResult | Rerun],
         spill_dir: str | None,
         options: WorkerOptions | None = None,
         *,
@@ -82,6 +88,8 @@ class Supervisor:
         self.queued = 0 if stop_on_failure else QUEUED
         self.handles: dict[int, WorkerHandle] = {}
         self.pending: deque[Task] = deque()
+        self.reruns = RerunQueue()  # reruns of failed scenarios, ahead of the pending tasks
+        self.rerunning = settings.reruns > 0
         self.run = RunResult()
         self.crashes = 0
         self.next_serial = 1
@@ -156,6 +164,9 @@ class Supervisor:
                     wait_for_exit(handle.process, 1.0)  # a closed pipe without an exit: stuck
                     self.lost(handle, describe_exit(handle.process.exitcode), crash=True)
         self._check_timeouts()
+        if self.rerunning:  # a rerun may have come, or its --reruns-delay may be over
+            for handle in list(self.handles.values()):
+                self._fill(handle)
 
     def _receive(self, handle: WorkerHandle) -> bool:
         """Handle every message waiting on the worker's pipe; False once the pipe is closed."""
@@ -214,29 +225,65 @@ class Supervisor:
         while (
             handle.state in (WorkerState.READY, WorkerState.BUSY)
             and len(handle.assigned) <= self.queued
-            and self.pending
             and not self.stop_scheduling
         ):
-            handle.send(self.pending.popleft())
+            task = self._next_task(handle)
+            if task is None:
+                break
+            handle.send(task)
         if handle.state is WorkerState.READY and not self.stop_scheduling:
             stolen = self._take_back(handle)
             if stolen is not None:
                 handle.send(stolen)
                 return
-        if handle.state is WorkerState.READY:
+        if handle.state is WorkerState.READY and not self._stays_idle(handle):
             handle.close()
 
+    def _next_task(self, handle: WorkerHandle) -> Task | None:
+        """A rerun this worker may run now, else the next pending task, else None."""
+        rerun = self.reruns.take(handle.identity.slot, self._other_slots(handle), time.monotonic())
+        if rerun is not None:
+            return rerun
+        return self.pending.popleft() if self.pending else None
+
+    def _other_slots(self, handle: WorkerHandle) -> set[int]:
+        """The slots of the other workers that can still take a task."""
+        taking = (WorkerState.STARTING, WorkerState.READY, WorkerState.BUSY)
+        return {
+            other.identity.slot
+            for other in self.handles.values()
+            if other is not handle and other.state in taking
+        }
+
+    def _stays_idle(self, handle: WorkerHandle) -> bool:
+        """With --reruns, an idle worker waits while a rerun waits or another worker is busy."""
+        if not self.rerunning or self.stop_scheduling:
+            return False
+        busy = any(
+            other is not handle and other.state is WorkerState.BUSY
+            for other in self.handles.values()
+        )
+        return busy or self.reruns.waiting
+
     def _take_back(self, idle: WorkerHandle) -> Task | None:
+        others = self._other_slots(idle)
+        slot = idle.identity.slot
         for other in self.handles.values():
             if other is not idle and other.state is WorkerState.BUSY:
-                task = other.take_back()
+                task = other.take_back(lambda task: self.reruns.allows(task, slot, others))
                 if task is not None:
                     return task
         return None
 
     def _record(self, result: TaskResult) -> None:
-        result = self.on_result(result)  # finalized: its statuses are final
-        failed = result.error or any(s.status.fails_run for s in result.scenarios)
+        self.reruns.done(result.task)
+        outcome = self.on_result(result)  # finalized: its statuses are final
+        if isinstance(outcome, Rerun):  # some of its scenarios run again first
+            self.reruns.add(outcome)
+            return
+        # Finalized, a task that died has an errored entry (see finalize); with reruns its
+        # own error may be the first run's, which a rerun made good.
+        failed = any(s.status.fails_run for s in outcome.scenarios)
         if self.stop_on_failure and failed:
             self.stop_scheduling = self.stop_scheduling or "--stop after the first failure"
             self.run.stopped_early = self.run.stopped_early or self.stop_scheduling
@@ -275,7 +322,9 @@ class Supervisor:
     def _requeue(self, handle: WorkerHandle) -> None:
         """Tasks the worker held but had not begun go back to the front of the queue."""
         while handle.assigned:
-            self.pending.appendleft(handle.assigned.pop())
+            task = handle.assigned.pop()
+            if not self.reruns.put_back(task):
+                self.pending.appendleft(task)
 
     def _fail_task(self, handle: WorkerHandle, task: Task, since: float, cause: str) -> None:
         scenarios, chunks, running = handle.journaled(task)
@@ -327,7 +376,8 @@ class Supervisor:
 
     def _replace_if_needed(self) -> None:
         working = sum(1 for h in self.handles.values() if h.state is not WorkerState.CLOSING)
-        if self.pending and not self.stop_scheduling and working < self.workers:
+        wanted = self.pending or self.reruns.waiting
+        if wanted and not self.stop_scheduling and working < self.workers:
             self._start_worker()
 
     def _forget(
@@ -388,7 +438,8 @@ class Supervisor:
             running, _ = handle.running()
             if running is not None:
                 handle.assigned.popleft()
-                self.run.interrupted.append(running)
+                if not self.reruns.is_rerun(running):  # its scenarios keep their last attempt
+                    self.run.interrupted.append(running)
             self._requeue(handle)
             if handle.process.is_alive():
                 kill_group(handle.pid, signal.SIGTERM)

@@ -25,6 +25,7 @@ from behave_bounded.last_failed import LastFailed
 from behave_bounded.reports.console import ConsoleReport
 from behave_bounded.reports.files import ReportFiles
 from behave_bounded.reports.formatters import BehaveFormatters, UndefinedSnippets
+from behave_bounded.reports.pass_rates import PassRates
 from behave_bounded.reports.replay import print_snippets, render_records
 from behave_bounded.results import RunResult, Status, Task, TaskResult
 from behave_bounded.schedule import DurationStore
@@ -63,7 +64,13 @@ class Views:
         )
         self.files = _report_files(settings)
         self.failures = LastFailed(settings.artifacts) if artifacts_ok else None
-        self.behave = _behave_formatters(config, features, tasks, spill_dir)
+        # With --repeat, behave's formatters see each feature once: its first run.
+        firsts = [task for task in tasks if task.repeat <= 1]
+        self.behave = _behave_formatters(config, features, firsts, spill_dir)
+        self.pass_rates = None
+        if settings.repeat > 1:
+            selected = {s.location for info in features for s in info.selected}
+            self.pass_rates = PassRates(settings.repeat, selected)
         self.console = ConsoleReport(
             stream,
             settings.show_output,
@@ -73,22 +80,31 @@ class Views:
             quiet=self.behave is not None and self.behave.writes_stdout,
             spill_dir=spill_dir,
             random_seed=random_seed,
+            reruns=settings.reruns > 0,
+            pass_rates=self.pass_rates,
         )
         self.snippets = UndefinedSnippets()
         self.console.start_progress(len(tasks))
 
     def add(self, result: TaskResult) -> TaskResult:
         """Finalize a finished task and hand it to every view; the finalized result."""
-        result = self.finalizer.finalize(result)
+        return self.deliver(self.finalizer.finalize(result))
+
+    def deliver(self, result: TaskResult) -> TaskResult:
+        """Hand a finalized task (with its reruns, if any) to every view, once; returns it."""
         self.console.task_finished(result)
         self.files.add(result, result.started)
-        if self.behave is not None:
+        if self.behave is not None and result.task.repeat <= 1:
             self.behave.add(result)
         self.snippets.add(result)
-        self.durations.add(result)
+        if result.task.repeat <= 1:  # a feature's duration is one run's
+            self.durations.add(result)
         if self.failures is not None:
             self.failures.add(result)
-        _discard_needless_spills(result, self.settings.show_output)
+        if self.pass_rates is not None:
+            self.pass_rates.add(result)
+        for run in result.runs():
+            _discard_needless_spills(run, self.settings.show_output)
         return result
 
     def close(self, run: RunResult, *, started: float, plan: Mapping[str, object] | None) -> int:
@@ -106,6 +122,7 @@ class Views:
             workers=self.workers,
             plan=plan,
             random_seed=self.random_seed,
+            repeat=self.pass_rates.as_json() if self.pass_rates is not None else None,
         )
         if self.failures is not None and (problem := self.failures.save()):
             self.warn(problem)  # a convenience for the next run, not a report asked for
@@ -139,19 +156,20 @@ def _report_files(settings: Settings) -> ReportFiles:
     _check_report_paths(
         ("--json", settings.json), ("--junit-xml", settings.junit_xml), ("--html", settings.html)
     )
+    reruns = settings.reruns > 0  # the reports count flaky scenarios
     # Each report's module is loaded only when the report is asked for (start-up time).
     if settings.json:
         from behave_bounded.reports.json import JsonReport  # noqa: PLC0415
 
-        files.append(JsonReport(settings.json, settings.show_output))
+        files.append(JsonReport(settings.json, settings.show_output, reruns=reruns))
     if settings.junit_xml:
         from behave_bounded.reports.junit import JUnitReport  # noqa: PLC0415
 
-        files.append(JUnitReport(settings.junit_xml, settings.show_output))
+        files.append(JUnitReport(settings.junit_xml, settings.show_output, reruns=reruns))
     if settings.html:  # a view of the JSON report: it keeps a private one next to its path
         from behave_bounded.reports.html import HtmlReport  # noqa: PLC0415
 
-        files.append(HtmlReport(settings.html, settings.show_output))
+        files.append(HtmlReport(settings.html, settings.show_output, reruns=reruns))
     return files
 
 
@@ -180,6 +198,7 @@ def _close_report_files(
     workers: int,
     plan: Mapping[str, object] | None,
     random_seed: int | None,
+    repeat: Mapping[str, object] | None = None,
 ) -> None:
     """Close every report file; one that cannot be written is a report error (exit 1)."""
     if not files:
@@ -204,6 +223,7 @@ def _close_report_files(
             plan=plan,
             workers=run.workers,
             random_seed=random_seed,
+            repeat=repeat,
         )
 
     files.close(run, meta, run.never_ran, run.interrupted)

@@ -140,9 +140,12 @@ class WorkerHandle:
             return first, began
         return None, self.since
 
-    def take_back(self) -> Task | None:
-        """The task queued behind the running one, if the worker has not begun it yet."""
-        if len(self.assigned) < 2 or not self.journal.revoke(self.assigned[-1].index):
+    def take_back(self, allowed: Callable[[Task], bool] | None = None) -> Task | None:
+        """The task queued behind the running one, if the worker has not begun it yet (and
+        ``allowed`` allows it: a rerun is not taken by the slot it avoids)."""
+        if len(self.assigned) < 2 or (allowed is not None and not allowed(self.assigned[-1])):
+            return None
+        if not self.journal.revoke(self.assigned[-1].index):
             return None
         return self.assigned.pop()
 

@@ -17,11 +17,14 @@ from behave_bounded.config.values import (
     Shard,
     parse_bool,
     parse_count,
+    parse_delay,
     parse_jobs,
     parse_keep,
     parse_modules,
     parse_path,
     parse_positive_int,
+    parse_repeat,
+    parse_reruns,
     parse_scheme,
     parse_seconds,
     parse_shard_or_auto,
@@ -187,6 +190,15 @@ class Settings:
         parse_count,
         "seed of --random-order (implies it): the same seed gives the same order",
         "S",
+    )
+    reruns: int = setting(
+        0, parse_reruns, "run a failed or errored scenario again, up to N times", "N"
+    )
+    reruns_delay: float = setting(
+        0.0, parse_delay, "seconds to wait before a rerun starts", "SECONDS"
+    )
+    repeat: int = setting(
+        1, parse_repeat, "run each selected scenario N times and report its pass rate", "N"
     )
     junit_xml: str | None = setting(None, parse_path, "write one merged JUnit XML report", "PATH")
     json: str | None = setting(None, parse_path, "write the machine-readable run report", "PATH")

@@ -196,7 +196,32 @@ CONFLICTS = (
     Conflict("spill", False, "max_spill"),
     Conflict("max_output", None, "keep"),
     Conflict("random_order", False, "random_seed"),
+    Conflict("reruns", 0, "reruns_delay"),
 )
+#: Settings that cannot both be on, with why: ``(name, its default, other, its default, why)``.
+EXCLUSIVE = (
+    (
+        "repeat",
+        1,
+        "reruns",
+        0,
+        "--repeat measures how often each scenario passes, --reruns hides the failures "
+        "that pass on a rerun",
+    ),
+)
+
+
+def _refuse_exclusive(chosen: Mapping[str, Given]) -> None:
+    """Two settings that cannot both take effect, wherever each was given, are refused."""
+    for name, default, other, other_default, why in EXCLUSIVE:
+        first, second = chosen.get(name), chosen.get(other)
+        if first is None or second is None:
+            continue
+        if first.value != default and second.value != other_default:
+            raise ConfigurationError(
+                f"conflicting options: {first.spelled} and {second.spelled} cannot be used "
+                f"together ({why})"
+            )
 
 
 @dataclass(frozen=True)
@@ -255,6 +280,7 @@ def resolve(
     chosen.update(_from_userdata(userdata or {}))
     chosen.update(from_command_line(command_line or {}))
     _refuse_conflicts(chosen)
+    _refuse_exclusive(chosen)
     values = {name: given.value for name, given in chosen.items()}
     for implication in IMPLICATIONS:
         if implication.name in chosen and implication.implied not in chosen:

@@ -60,6 +60,26 @@ def parse_count(text: str) -> int:
     return int(text)
 
 
+#: Most reruns of a failed scenario (``--reruns``) and most runs of each (``--repeat``): each
+#: attempt is kept (bounded) until the scenario is reported, each run is a task in the queue.
+MAX_RERUNS = 100
+MAX_REPEAT = 1000
+
+
+def parse_reruns(text: str) -> int:
+    """How many times a failed scenario runs again: 0 (never) to :data:`MAX_RERUNS`."""
+    if not WHOLE_NUMBER.fullmatch(text) or int(text) > MAX_RERUNS:
+        raise ValueError(f"expected a whole number from 0 to {MAX_RERUNS}")
+    return int(text)
+
+
+def parse_repeat(text: str) -> int:
+    """How many times each scenario runs: 1 (once) to :data:`MAX_REPEAT`."""
+    if not WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= MAX_REPEAT:
+        raise ValueError(f"expected a whole number from 1 to {MAX_REPEAT}")
+    return int(text)
+
+
 def parse_jobs(text: str) -> int | None:
     """``auto`` (``None``: one per CPU) or a whole number greater than 0."""
     if text.strip().lower() == "auto":
@@ -74,6 +94,17 @@ def parse_seconds(text: str) -> float:
         raise ValueError("expected a number of seconds greater than 0") from None
     if not value > 0 or value == float("inf"):
         raise ValueError("expected a number of seconds greater than 0")
+    return value
+
+
+def parse_delay(text: str) -> float:
+    """Seconds to wait, 0 or more (finite)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected a number of seconds, 0 or more") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError("expected a number of seconds, 0 or more")
     return value
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import TextIO
 
 from behave_bounded.capture import SENTINEL_RE, format_sentinel, write_private
+from behave_bounded.reports.pass_rates import PassRates
 from behave_bounded.reports.verdict import (
     exit_code,
     feature_status,
@@ -22,7 +24,9 @@ from behave_bounded.reports.verdict import (
     verdict_numbers,
 )
 from behave_bounded.results import (
+    Attempt,
     RunResult,
+    ScenarioResult,
     Status,
     TaskResult,
 )
@@ -51,6 +55,7 @@ class Tally:
         self.counts: Counter[Status] = Counter()
         self.problems = _Listing()
         self.expected = _Listing()
+        self.flaky = _Listing()
 
     def add(self, result: TaskResult) -> None:
         for scenario in result.scenarios:
@@ -59,9 +64,16 @@ class Tally:
                 self.problems.add(
                     f"{scenario.status.value:9} {scenario.location}  {scenario.name}"
                     + _first_line(scenario.message)
+                    + _attempts(scenario)
+                    + (f"  (run {result.task.repeat})" if result.task.repeat else "")
                 )
             elif scenario.status is Status.XFAILED:
                 self.expected.add(f"{scenario.location}  {scenario.name}{_issue(scenario.tags)}")
+            if scenario.flaky:
+                self.flaky.add(
+                    f"{scenario.location}  {scenario.name}  -- attempts: "
+                    + ", ".join(_attempt(attempt) for attempt in scenario.attempts)
+                )
 
 
 class _Listing:
@@ -142,13 +154,19 @@ class ConsoleReport:
         quiet: bool = False,
         spill_dir: str | None = None,
         random_seed: int | None = None,
+        reruns: bool = False,
+        pass_rates: PassRates | None = None,
     ) -> None:
         """``render`` turns a failing task's records into behave's report of it; ``quiet``:
         a behave formatter writes to the console, so the per-feature lines stay out of its
         way (the summary still comes last); ``spill_dir`` keeps a report longer than
         ``show_output`` whole, in a private file the console names; ``random_seed``: the
         seed of a ``--random-order`` run, named first and before the verdict (a run killed
-        before its summary has still shown it)."""
+        before its summary has still shown it); ``reruns``: the summary counts and lists
+        flaky scenarios; ``pass_rates`` (``--repeat``): the summary lists each scenario's
+        pass rate."""
+        self.reruns = reruns
+        self.pass_rates = pass_rates
         self.stream = stream
         self.random_seed = random_seed
         self.render = render
@@ -182,12 +200,13 @@ class ConsoleReport:
         """
         scenarios = result.scenarios
         status = feature_status(scenarios)
-        if result.error:
+        if result.error and not result.reruns:  # with reruns, its final scenarios say
             status = Status.ERRORED
         # The unselected rest of a feature cut into scenarios: its tasks have their lines.
         leftover = result.task.part and not result.task.scenario_count
         if not self.quiet and not leftover:
-            self.print(f"{result.task.label}  {status.value}  {result.duration:.2f}s")
+            duration = sum(run.duration for run in result.runs())
+            self.print(f"{result.task.label}  {status.value}  {duration:.2f}s{_note(result)}")
         self.tally.add(result)
         if self.progress is not None and result.task.scenario_count:
             self.progress.advance(self.tally.counts)
@@ -197,11 +216,18 @@ class ConsoleReport:
         for scenario in scenarios:
             if is_lenient_xpass(scenario):
                 self._warn(f"{scenario.location}: {scenario.message[len(WARNING_PREFIX) :]}")
-        if (status.fails_run or result.error) and not self.quiet:
+        if not self.quiet and result.reruns:
+            for run, decided in _deciding_runs(result):
+                self._show_output(run, feature_status(decided), decided)
+        elif (status.fails_run or result.error) and not self.quiet:
             self._show_output(result, status)
 
     def _warn_about_output(self, result: TaskResult) -> None:
         """One warning per stream that was cut, or that came within 80 % of the limit."""
+        for run in result.runs():
+            self._warn_about_run(run)
+
+    def _warn_about_run(self, result: TaskResult) -> None:
         if result.error:  # a dead worker's streams were read back from its spill files
             return
         for stream in (result.stdout, result.stderr):
@@ -223,12 +249,22 @@ class ConsoleReport:
         self.errors.write(f"behave-bounded: warning: {message}\n")
         self.errors.flush()
 
-    def _show_output(self, result: TaskResult, status: Status) -> None:
-        header = f"---- {result.task.label}: {status.value} (worker {result.worker})"
+    def _show_output(
+        self,
+        result: TaskResult,
+        status: Status,
+        decided: tuple[ScenarioResult, ...] | None = None,
+    ) -> None:
+        """A failing run's output: behave's report of its failing scenarios (``decided``: the
+        failing scenarios whose last attempt this run was, with reruns), then its streams."""
+        attempt = f", attempt {result.task.attempt}" if decided is not None else ""
+        header = f"---- {result.task.label}: {status.value} (worker {result.worker}{attempt})"
         if result.error:
             header += f": {result.error}"
         self.print(header)
-        report = self._behave_report(result)
+        report = self._behave_report(
+            result if decided is None else replace(result, scenarios=decided)
+        )
         if report:
             kept = self._keep_whole(result, report)
             self.print(tail_text(report, self.show_output, kept).rstrip("\n"))
@@ -277,12 +313,22 @@ class ConsoleReport:
         self._list(
             "expected failures (xfailed)", self.tally.expected.lines, self.tally.expected.more
         )
+        self._list(
+            "flaky scenarios (passed on a rerun)", self.tally.flaky.lines, self.tally.flaky.more
+        )
+        if self.pass_rates is not None:
+            self._list(
+                f"pass rates over {self.pass_rates.times} runs (--repeat), failing ones first",
+                (entry.line() for entry in self.pass_rates.ordered()),
+            )
         self._list("features that did not finish (interrupted)", (t.label for t in run.interrupted))
         self._list("features that never ran", (t.label for t in run.never_ran))
         self._errors(run)
         if run.stopped_early:
             self.print(f"run stopped early: {run.stopped_early}")
         breakdown = ", ".join(f"{counts[status]} {status.value}" for status in _BREAKDOWN)
+        if self.reruns:
+            breakdown += f", {len(self.tally.flaky.lines) + self.tally.flaky.more} flaky"
         if not_run_scenarios:
             breakdown += f", {not_run_scenarios} not run"
         self.print(f"scenarios by status: {breakdown}")
@@ -332,6 +378,40 @@ def _bounded(lines: Iterable[str], more: int = 0) -> Iterable[str]:
             extra += 1
     if extra:
         yield f"... and {extra} more"
+
+
+def _note(result: TaskResult) -> str:
+    """What the per-feature line adds: a task's reruns, a run of --repeat."""
+    notes = []
+    if result.task.repeat:
+        notes.append(f"run {result.task.repeat}")
+    if result.reruns:
+        flaky = sum(scenario.flaky for scenario in result.scenarios)
+        notes.append(f"{len(result.reruns)} rerun(s), {flaky} flaky")
+    return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _attempts(scenario: ScenarioResult) -> str:
+    """``  (3 attempts)`` for a failing scenario that ran more than once (--reruns)."""
+    ran = sum(attempt.status is not Status.SKIPPED for attempt in scenario.attempts)
+    return f"  ({ran} attempts)" if ran > 1 else ""
+
+
+def _attempt(attempt: Attempt) -> str:
+    return f"{attempt.status.value} (w{attempt.slot})"
+
+
+def _deciding_runs(
+    result: TaskResult,
+) -> Iterable[tuple[TaskResult, tuple[ScenarioResult, ...]]]:
+    """Each run of a rerun task with the failing scenarios whose result it decided."""
+    runs = result.runs()
+    decided: dict[int, list[ScenarioResult]] = {}
+    for scenario in result.scenarios:
+        if scenario.status.fails_run:
+            decided.setdefault(scenario.final_run, []).append(scenario)
+    for number, scenarios in sorted(decided.items()):
+        yield runs[number], tuple(scenarios)
 
 
 def _issue(tags: Iterable[str]) -> str:

@@ -110,6 +110,8 @@ class TaskView:
     status: str
     error: str
     streams: tuple[StreamView, ...]
+    #: Its failed scenarios ran again (``--reruns``): the last run of each tells the outcome.
+    rerun: bool = False
 
     @property
     def label(self) -> str:
@@ -121,6 +123,8 @@ class TaskView:
 
     @property
     def fails_run(self) -> bool:
+        if self.rerun:  # what it failed ran again: the page lists the last run, once
+            return False
         return bool(self.error) or Status(self.status).fails_run
 
 
@@ -276,6 +280,7 @@ class Digest:
                 status=_status(item),
                 error=_text(item, "error"),
                 streams=tuple(streams),
+                rerun=item.get("rerun") is True,
             )
         )
 

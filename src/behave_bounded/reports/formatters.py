@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any, TypeAlias
 
 from behave.formatter._registry import select_formatter_class
@@ -126,9 +127,24 @@ class BehaveFormatters:
             self.replayer.step_definitions = install_step_definitions(records)
 
     def add(self, result: TaskResult) -> None:
-        """A finished (finalized) task; features that are now complete are replayed."""
+        """A finished (finalized) task; features that are now complete are replayed.
+
+        A task with reruns is replayed as its scenarios last ran: each rerun's records own
+        the scenarios it ran (as the tasks of ``--scheme scenario`` own theirs), the later
+        over the earlier; the feature's own events are its first run's.
+        """
+        path = result.task.path
+        decided: dict[int, set[int]] = {}  # run number -> lines of the scenarios it decided
+        for scenario in result.scenarios:
+            if scenario.attempts:
+                line = int(scenario.location.rsplit(":", 1)[1])
+                decided.setdefault(scenario.final_run, set()).add(line)
+        for number, run in enumerate(result.reruns, 1):  # indexes after every task's of the run
+            if number in decided:
+                task = replace(run.task, lines=tuple(sorted(decided[number])))
+                self.order.add(path, (task, run.error, run.running), run.records, counts=False)
         key = (result.task, result.error, result.running)
-        self._replay(self.order.add(result.task.path, key, result.records))
+        self._replay(self.order.add(path, key, result.records))
 
     def close(self, not_run: Iterable[Task] = ()) -> None:
         """Replay what is left in order (features that never ran only reach the reporters),

@@ -54,7 +54,7 @@ class HtmlReport:
     page into place (:class:`~behave_bounded.reports.files.ReportFiles` does all three).
     """
 
-    def __init__(self, path: str, show_output: int = 64 * 1024) -> None:
+    def __init__(self, path: str, show_output: int = 64 * 1024, *, reruns: bool = False) -> None:
         self.path = path
         try:  # the JSON's part files are named after a hidden file: probe PATH's own directory
             probe, fd = temp_file(path, ".probe")
@@ -66,7 +66,9 @@ class HtmlReport:
             ) from None
         directory, name = os.path.split(os.path.abspath(path))
         # Never written itself: its part files and staged files are named after it.
-        self._json = JsonReport(os.path.join(directory, f".{name}.json"), show_output, private=True)
+        self._json = JsonReport(
+            os.path.join(directory, f".{name}.json"), show_output, private=True, reruns=reruns
+        )
 
     def add(self, result: TaskResult, started: float | None = None) -> None:
         self._json.add(result, started)

@@ -15,8 +15,15 @@ from behave_bounded.atomic import Staged, stage
 from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.not_run import not_run_reason, not_run_tasks, slots
 from behave_bounded.reports.parts import open_parts
-from behave_bounded.reports.verdict import Counts, task_status
-from behave_bounded.results import CapturedStream, ScenarioResult, Status, Task, TaskResult
+from behave_bounded.reports.verdict import FLAKY, Counts, task_status
+from behave_bounded.results import (
+    Attempt,
+    CapturedStream,
+    ScenarioResult,
+    Status,
+    Task,
+    TaskResult,
+)
 from behave_bounded.tdd import issue_number
 
 SCHEMA = "behave-bounded/run-report"
@@ -94,7 +101,7 @@ class JsonDocument:
 
 
 def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
-    return {
+    run: dict[str, object] = {
         "started": meta.started,
         "ended": meta.ended,
         "duration": meta.duration,
@@ -112,6 +119,9 @@ def run_json(meta: RunMeta, counts: Counts) -> dict[str, object]:
         "plan": None if meta.plan is None else dict(meta.plan),
         "workers": list(meta.workers),
     }
+    if meta.repeat is not None:  # --repeat: each scenario's pass rate
+        run["repeat"] = dict(meta.repeat)
+    return run
 
 
 def _scenario_json(task: Task, scenario: ScenarioResult, show_output: int) -> dict[str, object]:
@@ -130,7 +140,23 @@ def _scenario_json(task: Task, scenario: ScenarioResult, show_output: int) -> di
         entry["memory"] = asdict(scenario.memory)
     if scenario.captured:  # what behave captured of a failing scenario: its tail
         entry["captured"] = tail(scenario.captured, show_output)
+    if scenario.attempts:  # --reruns ran it again: each run, the last being this result
+        entry["flaky"] = scenario.flaky
+        entry["attempts"] = [_attempt_json(attempt) for attempt in scenario.attempts]
+    if task.repeat:  # --repeat: which of the N runs this is
+        entry["repeat"] = task.repeat
     return entry
+
+
+def _attempt_json(attempt: Attempt) -> dict[str, object]:
+    return {
+        "status": attempt.status.value,
+        "duration": round(attempt.duration, 6),
+        "message": attempt.message,
+        "error_type": attempt.error_type,
+        "worker": attempt.worker,
+        "slot": attempt.slot,
+    }
 
 
 def tail(text: str, limit: int) -> str:
@@ -158,7 +184,7 @@ def _stream_json(stream: CapturedStream, tail_limit: int | None) -> dict[str, ob
 def _task_json(result: TaskResult, started: float | None, show_output: int) -> dict[str, object]:
     status = task_status(result)
     tail_limit = show_output if status.fails_run else None
-    return {
+    entry: dict[str, object] = {
         "path": result.task.path,
         "lines": list(result.task.lines),
         "worker": result.worker,
@@ -173,6 +199,9 @@ def _task_json(result: TaskResult, started: float | None, show_output: int) -> d
             "stderr": _stream_json(result.stderr, tail_limit),
         },
     }
+    if result.task.repeat:
+        entry["repeat"] = result.task.repeat
+    return entry
 
 
 class JsonReport:
@@ -186,19 +215,38 @@ class JsonReport:
     beside PATH, as often as the verdict changes) and a commit, or all three in :meth:`close`.
     """
 
-    def __init__(self, path: str, show_output: int = 64 * 1024, *, private: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        show_output: int = 64 * 1024,
+        *,
+        private: bool = False,
+        reruns: bool = False,
+    ) -> None:
         self.path = path
         self.show_output = show_output
+        self.reruns = reruns
         self._doc = JsonDocument(path, "--json", private=private)
+        if reruns:  # the counts say how many passed only on a rerun, 0 included
+            self._doc.counts.add(FLAKY, 0)
         self._closed = False
 
     def add(self, result: TaskResult, started: float | None = None) -> None:
-        """Write one finished feature's scenarios and task entry (``started``: epoch)."""
+        """Write one finished feature's scenarios and a task entry per run (``started``:
+        epoch, of its first run; a rerun has its own)."""
         self._check_open()
         for scenario in result.scenarios:
             self._doc.counts.add(scenario.status.value)
+            if self.reruns:
+                self._doc.counts.add(FLAKY, int(scenario.flaky))
             self._doc.append("scenarios", _scenario_json(result.task, scenario, self.show_output))
-        self._doc.append("tasks", _task_json(result, started, self.show_output))
+        runs = result.runs()
+        for number, run in enumerate(runs):
+            entry = _task_json(run, started if number == 0 else run.started, self.show_output)
+            if self.reruns:  # which attempt, and whether some of its scenarios ran again
+                entry["attempt"] = run.task.attempt
+                entry["rerun"] = number < len(runs) - 1
+            self._doc.append("tasks", entry)
 
     def close(
         self, meta: RunMeta, never_ran: Sequence[Task] = (), interrupted: Sequence[Task] = ()

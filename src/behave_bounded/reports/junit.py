@@ -19,8 +19,15 @@ from behave_bounded.reports.json import compact, dumps
 from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.not_run import not_run_reason, not_run_tasks, slots
 from behave_bounded.reports.parts import open_parts
-from behave_bounded.reports.verdict import Counts
-from behave_bounded.results import CapturedStream, ScenarioResult, Status, Task, TaskResult
+from behave_bounded.reports.verdict import FLAKY, Counts
+from behave_bounded.results import (
+    Attempt,
+    CapturedStream,
+    ScenarioResult,
+    Status,
+    Task,
+    TaskResult,
+)
 from behave_bounded.tdd import issue_number
 
 #: The ``<testsuite>`` that holds the run's metadata as ``<property>`` elements (no testcase).
@@ -127,16 +134,54 @@ def _outcome(scenario: ScenarioResult) -> ET.Element | None:
     return element(tag, {"message": message, "type": kind}, scenario.message)
 
 
-def _testcase(task_path: str, scenario: ScenarioResult) -> ET.Element:
+#: Earlier attempts of a rerun scenario, as Maven Surefire writes them (its report schema
+#: 3.0): ``flaky*`` on a testcase that passed in the end, ``rerun*`` on one that never did.
+_FLAKY = {"failure": "flakyFailure", "error": "flakyError"}
+_RERUN = {"failure": "rerunFailure", "error": "rerunError"}
+
+
+def _attempt_element(attempt: Attempt, names: Mapping[str, str]) -> tuple[str, ET.Element]:
+    """(failure | error, the element) of an earlier attempt that failed the run: its message
+    and type, its message again as ``<stackTrace>`` (behave's error text is its traceback)."""
+    kind = "error" if attempt.status is Status.ERRORED else "failure"
+    summary = first_line(attempt.message) or _DEFAULT_SUMMARY.get(attempt.status, "")
+    attributes = {
+        "message": attribute(f"{attempt.status.value} (worker {attempt.worker}): {summary}"),
+        "type": attempt.error_type or attempt.status.value,
+    }
+    item = element(names[kind], attributes)
+    item.append(element("stackTrace", {}, attempt.message))
+    return kind, item
+
+
+def _children(scenario: ScenarioResult) -> list[ET.Element]:
+    """A testcase's children in the order Surefire's schema wants them: failure,
+    rerunFailure*, flakyFailure*, skipped, error, rerunError*, flakyError*."""
+    outcome = _outcome(scenario)
+    earlier = [
+        attempt
+        for number, attempt in enumerate(scenario.attempts)
+        if number != scenario.final_run and attempt.status.fails_run
+    ]
+    names = _FLAKY if outcome is None else _RERUN  # None: it passed in the end
+    tagged = [_attempt_element(attempt, names) for attempt in earlier]
+    failures = [item for kind, item in tagged if kind == "failure"]
+    errors = [item for kind, item in tagged if kind == "error"]
+    if outcome is None:
+        return [*failures, *errors]
+    if outcome.tag == "failure":
+        return [outcome, *failures, *errors]
+    return [*failures, outcome, *errors]  # skipped or error
+
+
+def _testcase(task_path: str, scenario: ScenarioResult, suffix: str = "") -> ET.Element:
     path, line = _split_location(scenario.location)
-    attributes = {"classname": classname(task_path), "name": scenario.name, "file": path}
+    attributes = {"classname": classname(task_path), "name": scenario.name + suffix, "file": path}
     if line:
         attributes["line"] = line
     attributes["time"] = f"{scenario.duration:.3f}"
     case = element("testcase", attributes)
-    outcome = _outcome(scenario)
-    if outcome is not None:
-        case.append(outcome)
+    case.extend(_children(scenario))
     return case
 
 
@@ -159,6 +204,11 @@ def _case_outcome(case: ET.Element) -> tuple[str, bool]:
             return Status.XFAILED.value, False
         return Status.SKIPPED.value, message.startswith("not run:")
     return Status.PASSED.value, False
+
+
+def _flaky(case: ET.Element) -> bool:
+    """A testcase that passed on a rerun: it has Surefire's flakyFailure or flakyError."""
+    return any(case.find(tag) is not None for tag in _FLAKY.values())
 
 
 @dataclass(slots=True)
@@ -197,6 +247,8 @@ def _tally(cases: Iterable[ET.Element], counts: Counts | None) -> _Totals:
             key, never_ran = _case_outcome(case)
             counts.add(key)
             counts.add("not_run", int(never_ran))
+            if key == Status.PASSED.value and _flaky(case):
+                counts.add(FLAKY)
     return totals
 
 
@@ -374,10 +426,12 @@ class JUnitReport:
     message="not run: ...">`` after ``--stop`` or an interrupt (one per scenario they hold).
     """
 
-    def __init__(self, path: str, max_output: int = 64 * 1024) -> None:
+    def __init__(self, path: str, max_output: int = 64 * 1024, *, reruns: bool = False) -> None:
         self.path = path
         self.max_output = max_output
         self._store = SuiteStore(path, "--junit-xml")
+        if reruns:  # the counts (and a merge of this file) know how many were flaky
+            self._store.counts.add(FLAKY, 0)
         self._hostname = socket.gethostname()
         self._closed = False
 
@@ -385,13 +439,18 @@ class JUnitReport:
         """Write one finished task's testcases (``started``: epoch, optional)."""
         self._check_open()
         task = result.task
-        cases = [_testcase(task.path, scenario) for scenario in result.scenarios]
+        suffix = f" (run {task.repeat})" if task.repeat else ""  # --repeat: one case per run
+        cases = [_testcase(task.path, scenario, suffix) for scenario in result.scenarios]
         self._attach_output(result, cases)
         properties = [("worker", str(result.worker))]
         if task.lines:
             properties.append(("lines", " ".join(str(line) for line in task.lines)))
         if result.error:
             properties.append(("error", attribute(result.error)))
+        for rerun in result.reruns:
+            what = rerun.error or "; ".join(s.location for s in rerun.scenarios)
+            about = attribute(f"worker {rerun.worker}: {what}")
+            properties.append((f"rerun.{rerun.task.attempt}", about))
         part = SuitePart(
             name=task.path,
             cases=cases,
@@ -403,17 +462,27 @@ class JUnitReport:
         self._store.add(part)
 
     def _attach_output(self, result: TaskResult, cases: Sequence[ET.Element]) -> None:
-        """The task's bounded output on its first failing testcase; the others point there."""
-        failing = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
-        if not failing:
-            return
+        """Each run's bounded output on the first failing testcase whose result it decided
+        (one run without reruns); the other testcases it decided point there."""
+        runs = result.runs()
+        by_run: dict[int, list[ET.Element]] = {}
+        for scenario, case in zip(result.scenarios, cases, strict=True):
+            if case.find("failure") is not None or case.find("error") is not None:
+                by_run.setdefault(scenario.final_run, []).append(case)
+        for number, failing in sorted(by_run.items()):
+            self._attach_run(runs[number], failing)
+
+    def _attach_run(self, result: TaskResult, failing: Sequence[ET.Element]) -> None:
         first = failing[0]
+        attached = False
         for stream, tag in ((result.stdout, "system-out"), (result.stderr, "system-err")):
             if stream.text:
                 first.append(element(tag, {}, bounded_output(stream, self.max_output)))
-        if len(first) == 1:
+                attached = True
+        if not attached:
             return
-        pointer = f"[behave-bounded: the output of {result.task.label} is attached to " + (
+        attempt = f" (attempt {result.task.attempt})" if result.task.attempt > 1 else ""
+        pointer = f"[behave-bounded: the output of {result.task.label}{attempt} is attached to " + (
             f"its testcase {first.get('name', '')!r}]"
         )
         for case in failing[1:]:

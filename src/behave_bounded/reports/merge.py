@@ -37,6 +37,7 @@ from behave_bounded.reports.junit import (
     element,
 )
 from behave_bounded.reports.meta import RunMeta
+from behave_bounded.reports.pass_rates import PassRates
 from behave_bounded.reports.shard_report import (
     BadInput,
     ShardInfo,
@@ -46,7 +47,8 @@ from behave_bounded.reports.shard_report import (
     read_json_shard,
     read_run_suite,
 )
-from behave_bounded.reports.verdict import Counts, join_reasons
+from behave_bounded.reports.verdict import FLAKY, Counts, join_reasons
+from behave_bounded.results import Status
 
 
 @dataclass
@@ -112,10 +114,14 @@ def _merged_meta(
 
 
 class _JsonMerger:
-    """Merges JSON run reports: one input in memory at a time, checked before it is used."""
+    """Merges JSON run reports: one input in memory at a time, checked before it is used.
+
+    The pass rates of ``--repeat`` shards are counted again from their scenarios' runs.
+    """
 
     def __init__(self, out: str) -> None:
         self.doc = JsonDocument(out, "merge-reports")
+        self.rates: PassRates | None = None
 
     def add(self, path: str) -> ShardInfo:
         data, counts, shard = read_json_shard(path)
@@ -123,6 +129,14 @@ class _JsonMerger:
             for item in data[section]:
                 self.doc.append(section, item)
         self.doc.counts.update(counts)
+        repeat = data["run"].get("repeat")
+        if isinstance(repeat, dict) and isinstance(repeat.get("times"), int):
+            self.rates = self.rates or PassRates(repeat["times"])
+            self.rates.times = max(self.rates.times, repeat["times"])
+            for item in data["scenarios"]:
+                if isinstance(item.get("repeat"), int):
+                    location, name = str(item.get("location")), str(item.get("name"))
+                    self.rates.count(location, name, Status(item["status"]))
         return shard
 
     @property
@@ -131,6 +145,8 @@ class _JsonMerger:
 
     def write(self, meta: RunMeta, merged_from: Sequence[str]) -> None:
         run = run_json(meta, self.doc.counts)
+        if self.rates is not None:
+            run["repeat"] = self.rates.as_json()
         run["merged_from"] = list(merged_from)
         self.doc.write(run)
 
@@ -218,6 +234,8 @@ class _JUnitMerger:
             shard.paths = {suite.name for suite in staged if suite.counts is not None}
         for suite in staged:  # only now: a bad input's testcases stay unused in the part file
             self.store.commit(suite)
+        if shard.settings.get("reruns"):  # a run with --reruns: its flaky ones are counted
+            self.store.counts.add(FLAKY, 0)
         return shard
 
     def write(self, meta: RunMeta, merged_from: Sequence[str], problems: Sequence[str]) -> None:

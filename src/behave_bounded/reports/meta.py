@@ -38,6 +38,9 @@ class RunMeta:
     plan: Mapping[str, object] | None = None
     #: The seed of a ``--random-order`` run (None: longest first), to run that order again.
     random_seed: int | None = None
+    #: Each scenario's pass rate under ``--repeat`` (:meth:`PassRates.as_json
+    #: <behave_bounded.reports.pass_rates.PassRates.as_json>`); None without it.
+    repeat: Mapping[str, object] | None = None
 
     @classmethod
     def current(
@@ -55,6 +58,7 @@ class RunMeta:
         failure: str = "",
         plan: Mapping[str, object] | None = None,
         random_seed: int | None = None,
+        repeat: Mapping[str, object] | None = None,
     ) -> RunMeta:
         """The metadata of a run of this process (versions filled in)."""
         return cls(
@@ -73,6 +77,7 @@ class RunMeta:
             failure=failure,
             plan=plan,
             random_seed=random_seed,
+            repeat=repeat,
         )
 
     @property

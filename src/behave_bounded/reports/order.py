@@ -62,8 +62,14 @@ class InOrder(Generic[T]):
         self._spilled = 0  # pieces in the spill file not yet released
         self.spilled_total = 0
 
-    def add(self, path: str, key: T, data: bytes) -> list[tuple[str, list[tuple[T, bytes]]]]:
-        """Hold one piece of ``path``; return the paths that are now complete, in order."""
+    def add(
+        self, path: str, key: T, data: bytes, *, counts: bool = True
+    ) -> list[tuple[str, list[tuple[T, bytes]]]]:
+        """Hold one piece of ``path``; return the paths that are now complete, in order.
+
+        ``counts`` False: a piece beyond the expected ones (a rerun of a task), added before
+        the task's own piece, which counts.
+        """
         piece = _Held(key, data, size=len(data))
         if self.in_memory + len(data) > self.memory_limit and data:
             self._to_file(piece)
@@ -71,7 +77,7 @@ class InOrder(Generic[T]):
             self.in_memory += len(data)
             self.peak_in_memory = max(self.peak_in_memory, self.in_memory)
         self._held.setdefault(path, []).append(piece)
-        if path in self._missing:
+        if path in self._missing and counts:
             self._missing[path] -= 1
         return self._release()
 

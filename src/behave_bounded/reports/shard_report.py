@@ -20,7 +20,7 @@ from xml.parsers import expat
 
 from behave_bounded.plan import ShardPlan
 from behave_bounded.reports.json import JSON_SECTIONS, SCHEMA, SCHEMA_VERSION
-from behave_bounded.reports.verdict import COUNT_KEYS, Counts
+from behave_bounded.reports.verdict import FLAKY, Counts
 from behave_bounded.results import Status
 
 
@@ -85,7 +85,8 @@ def read_json_shard(path: str) -> tuple[dict[str, Any], Counts, ShardInfo]:
     data = _load_json(path)
     run = data["run"]
     counts = _recount(data)
-    if counts.as_dict() != {key: run["counts"].get(key, 0) for key in COUNT_KEYS}:
+    recounted = counts.as_dict()
+    if recounted != {key: run["counts"].get(key, 0) for key in recounted}:
         raise BadInput("corrupt report: its counts do not match its scenarios")
     shard = ShardInfo(
         path=path,
@@ -161,8 +162,12 @@ def _check(data: dict[str, Any]) -> None:
 
 def _recount(data: dict[str, Any]) -> Counts:
     counts = Counts()
+    if FLAKY in data["run"]["counts"]:  # a run with --reruns: flaky ones are counted too
+        counts.add(FLAKY, 0)
     for scenario in data["scenarios"]:
         counts.add(_status_of(scenario))
+        if scenario.get("flaky") is True:
+            counts.add(FLAKY)
     for entry in data["not_run"]:
         slots = _as(entry.get("scenarios"), int, "not_run.scenarios")
         counts.add(_status_of(entry), slots)

@@ -20,6 +20,9 @@ from behave_bounded.results import RunResult, ScenarioResult, Status, TaskResult
 
 #: Keys of ``run.counts``: one per status, and how many of them never ran.
 COUNT_KEYS = (*(status.value for status in Status), "not_run")
+#: The key of ``run.counts`` of a run with ``--reruns``: scenarios that passed on a rerun
+#: (also counted as passed). Only there, so a report without it says reruns were off.
+FLAKY = "flaky"
 #: Worst first: a feature's status is the first of these any of its scenarios has.
 _ORDER = (
     Status.ERRORED,
@@ -44,7 +47,11 @@ def worst(statuses: Iterable[Status]) -> Status:
 
 
 class Counts:
-    """Scenario outcomes of a report or a merge: the single source of the verdict line."""
+    """Scenario outcomes of a report or a merge: the single source of the verdict line.
+
+    :data:`FLAKY` is counted once it is known, i.e. added, even 0 times (``add(FLAKY, 0)``:
+    a run with reruns that had no flaky scenario); it is no part of the verdict.
+    """
 
     def __init__(self) -> None:
         self._n: Counter[str] = Counter()
@@ -56,7 +63,10 @@ class Counts:
         self._n.update(other._n)
 
     def as_dict(self) -> dict[str, int]:
-        return {key: self._n[key] for key in COUNT_KEYS}
+        counts = {key: self._n[key] for key in COUNT_KEYS}
+        if FLAKY in self._n:
+            counts[FLAKY] = self._n[FLAKY]
+        return counts
 
     def verdict(self, failure: str = "") -> str:
         return verdict_line(self.as_dict(), failure)
@@ -144,7 +154,14 @@ def _after_all(errors: Sequence[str]) -> str:
 
 
 def task_status(result: TaskResult) -> Status:
-    """A (finalized) task's status: errored when it died as a whole, else its worst scenario's."""
+    """A (finalized) task's status: errored when it died as a whole, else its worst scenario's.
+
+    With reruns, the worst of its final scenarios: a rerun may have made good what its first
+    run's error (a crash, a timeout) cost (:meth:`~behave_bounded.results.TaskResult.runs`
+    gives each run with its own status).
+    """
+    if result.reruns:
+        return feature_status(result.scenarios)
     return Status.ERRORED if result.error else feature_status(result.scenarios)
 
 
