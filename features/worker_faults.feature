@@ -235,6 +235,32 @@ Feature: A worker that dies, hangs or is interrupted does not stop the run, and 
       | before_all hangs         | before_all | time.sleep(600)                  | --timeout 2 | 2    | before_all did not finish within 2 s (--timeout)          |
       | before_all kills worker  | before_all | os._exit(5)                      |             | 2    | died while starting: worker exited with code 5            |
 
+  Scenario Outline: a feature hook that raises fails the run as in plain behave: <hook>
+    Given a feature file "hooked.feature":
+      """
+      Feature: hooked
+        Scenario: first of it
+          Given it prints one
+        Scenario: second of it
+          Given it prints two
+      """
+    And the suite's environment:
+      """
+      def <hook>(context, feature):
+          if feature.name == "hooked":
+              raise RuntimeError("no database")
+      """
+    When I run the runner with "-j 2 --json run.json"
+    Then the exit code is 1
+    And the summary lists "features/hooked.feature:1" as errored by "HOOK-ERROR in <hook>: RuntimeError: no database"
+    And the last line is "scenarios: <passed> passed, 1 failed, <skipped> skipped"
+    And plain behave exits with 1 too
+
+    Examples:
+      | hook           | passed | skipped |
+      | before_feature | 4      | 2       |
+      | after_feature  | 6      | 0       |
+
   Scenario: without spill files a dead worker's output is said to be lost, not silently missing
     Given a feature file "zz_dies.feature":
       """

@@ -292,6 +292,20 @@ def same_as_behave(context, args):
     )
 
 
+@then("plain behave exits with {code:d} too")
+def plain_exit_code(context, code):
+    plain = subprocess.run(
+        [sys.executable, "-m", "behave"],
+        cwd=suite_dir(context),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        env=runner_env(context),
+        check=False,
+    )
+    assert plain.returncode == code == context.exit_code, (plain.returncode, plain.stdout[-2000:])
+
+
 @when('I run the probe under the runner with "{args}" and under plain behave')
 def probe_both(context, args):
     suite = suite_dir(context)

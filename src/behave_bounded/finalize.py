@@ -103,7 +103,13 @@ class Finalizer:
     def scenarios_of(self, result: TaskResult) -> tuple[ScenarioResult, ...]:
         """TDD tags applied; a task that died lists every scenario by its :class:`Fate`."""
         if not result.error:
-            return tuple(classify(s, self.tdd_strict) for s in result.scenarios)
+            classified = tuple(classify(s, self.tdd_strict) for s in result.scenarios)
+            if not result.hook_errors:
+                return classified
+            # behave fails the run for a feature hook's error (its scenarios are untested):
+            # one errored entry of the feature says so, as for a crash outside the scenarios.
+            info = self.features[result.task.path]
+            return (*classified, outside_scenarios(info, "\n".join(result.hook_errors)))
         info = self.features[result.task.path]
         collected, fates = self._fates(result)
         finished = {_line(s.location): s for s in result.scenarios}

@@ -225,6 +225,9 @@ class TaskResult:
     slot: int = 0  # the worker's slot (w0, w1...): the lane it ran in, kept across restarts
     error: str = ""  # why the task as a whole errored (crash, timeout, hook error)
     feature_failed: bool = False  # behave's own verdict (hook errors, cleanup errors, ...)
+    #: Errors of behave's hooks outside every scenario (``before_feature``, ``after_feature``,
+    #: a rule's): the finalized task counts each as an errored entry of the feature.
+    hook_errors: tuple[str, ...] = ()
     started: float = 0.0  # epoch seconds when the task began (reports show the schedule)
     #: behave's view of the task's features, pickled (``record.FeatureRecord``s): what the
     #: parent replays into formatters. Bounded by --max-output; b"" when not asked for.

@@ -95,6 +95,9 @@ class TaskOutcome(NamedTuple):
     failed: bool  # behave's own verdict (hook errors, cleanup errors, ...)
     records: bytes  # pickled FeatureRecords, or b"" when nobody asked for them
     snippets: tuple[str, ...]  # behave's snippets for the undefined steps, in run order
+    #: behave's errors of hooks outside every scenario (``before_feature``, ``after_rule``,
+    #: a feature's tag hook): ``HOOK-ERROR in before_feature: RuntimeError: boom``, clipped.
+    hook_errors: tuple[str, ...] = ()
 
 
 def _print_into(recorder: Recorder) -> None:
@@ -285,6 +288,7 @@ class WorkerSession:
         locations = [FileLocation(task.path, line) for line in task.lines]
         features = parse_features(locations or [FileLocation(task.path)], language=self.config.lang)
         results: list[ScenarioResult] = []
+        hook_errors: list[str] = []
         failed = False
         hook_failures = runner.hook_failures
         undefined = len(runner.undefined_steps)
@@ -300,6 +304,7 @@ class WorkerSession:
             results.extend(
                 getattr(s, RESULT_ATTRIBUTE, None) or scenario_result(s) for s in scenarios
             )
+            hook_errors.extend(_hook_errors(feature))
         failed = failed or runner.hook_failures > hook_failures
         fails = failed or any(r.status.fails_run for r in results)
         records = b""
@@ -311,7 +316,7 @@ class WorkerSession:
             for step in runner.undefined_steps[undefined:]
         )
         del runner.undefined_steps[undefined:]  # a worker's list must not grow for its life
-        return TaskOutcome(tuple(results), failed, records, snippets)
+        return TaskOutcome(tuple(results), failed, records, snippets, tuple(hook_errors))
 
     @property
     def aborted(self) -> bool:
@@ -331,6 +336,16 @@ class WorkerSession:
         if runner.hook_failures > failures:
             return "after_all hook failed"
         return ""
+
+
+def _hook_errors(feature: Any) -> list[str]:
+    """behave's messages of the feature's (and its rules') failed hooks: errors outside every
+    scenario, which behave counts as the feature's ``hook_error`` and fails the run for."""
+    return [
+        clip(str(statement.error_message or "a hook failed"))
+        for statement in (feature, *getattr(feature, "rules", ()))
+        if getattr(statement, "hook_failed", False)
+    ]
 
 
 def _relative(filename: str) -> str:

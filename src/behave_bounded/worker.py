@@ -245,6 +245,7 @@ def _run_one(
         slot=identity.slot,
         error=error,
         feature_failed=outcome.failed,
+        hook_errors=outcome.hook_errors,
         started=started_at,
         records=outcome.records,
         snippets=outcome.snippets,
