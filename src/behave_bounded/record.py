@@ -106,6 +106,8 @@ def runs_in_worker(format_name: str) -> bool:
 
 #: The event of text behave printed to stdout itself (not a formatter call).
 PRINTED = "printed"
+#: Events whose element belongs to the scenario being reported (the scenario has not ended).
+IN_SCENARIO = frozenset({"step", "match", "result", "embedding", PRINTED})
 
 
 # -- the records ------------------------------------------------------------------------------

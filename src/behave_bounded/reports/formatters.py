@@ -33,14 +33,9 @@ from behave_bounded.record import (
     runs_in_worker,
 )
 from behave_bounded.reports.order import InOrder
-from behave_bounded.reports.replay import (
-    Replayer,
-    ReplayMismatch,
-    install_step_definitions,
-    lost_record,
-    merge_records,
-    parse_feature,
-)
+from behave_bounded.reports.record_merge import lost_record, merge_records
+from behave_bounded.reports.replay import Replayer, ReplayMismatch, parse_feature
+from behave_bounded.reports.stand_ins import install_step_definitions
 from behave_bounded.results import Task, TaskResult
 
 #: What the view keeps of a task while its feature waits: the task, why it died ("" when it
