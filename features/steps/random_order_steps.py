@@ -15,8 +15,9 @@ from runner_steps import finish, start
 from scheduling_steps import feature_info
 from suite_support import suite_dir, write
 
+from behave_bounded.durations import DurationStore
 from behave_bounded.results import Scheme
-from behave_bounded.schedule import DurationStore, make_tasks, shuffled
+from behave_bounded.schedule import make_tasks, shuffled
 
 PROPERTY = settings(
     max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]

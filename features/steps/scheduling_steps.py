@@ -26,16 +26,11 @@ from hypothesis import strategies as st
 
 from behave_bounded.collect import FeatureInfo, ScenarioInfo, behave_configuration, collect
 from behave_bounded.config import parse_shard
+from behave_bounded.durations import DurationStore
 from behave_bounded.errors import UsageError
+from behave_bounded.last_failed import last_failed_locations, select_locations
 from behave_bounded.results import CapturedStream, Scheme, StreamStats, Task, TaskResult
-from behave_bounded.schedule import (
-    DurationStore,
-    estimate,
-    last_failed_locations,
-    make_tasks,
-    select_locations,
-    shard,
-)
+from behave_bounded.schedule import estimate, make_tasks, shard
 
 PROPERTY = settings(
     max_examples=300,
@@ -438,7 +433,8 @@ def shard_balance(context):
 CHILD = """
 import json, sys
 from behave_bounded.collect import FeatureInfo, ScenarioInfo
-from behave_bounded.schedule import DurationStore, shard
+from behave_bounded.durations import DurationStore
+from behave_bounded.schedule import shard
 spec = json.load(sys.stdin)
 features = [
     FeatureInfo(path, (), path, tuple(

@@ -135,7 +135,7 @@ def merge_durations_main(argv: list[str]) -> int:
     except UsageError as error:
         print(f"behave-bounded merge-durations: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    from behave_bounded.schedule import merge_duration_files  # noqa: PLC0415
+    from behave_bounded.durations import merge_duration_files  # noqa: PLC0415
 
     count, problems = merge_duration_files(args.out, args.inputs)
     for problem in problems:

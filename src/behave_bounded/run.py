@@ -17,24 +17,17 @@ from behave_bounded import artifacts, run_hooks
 from behave_bounded.artifacts import RunDirectory
 from behave_bounded.collect import FeatureInfo, behave_configuration, collect
 from behave_bounded.config import Settings
+from behave_bounded.durations import DurationStore
 from behave_bounded.errors import EXIT_OK, CollectionError
 from behave_bounded.finalize import skipped_results
-from behave_bounded.last_failed import LastFailed
+from behave_bounded.last_failed import LastFailed, last_failed_locations, select_locations
 from behave_bounded.preimport import preimport
 from behave_bounded.reports.formatters import (
     formatters_configured,
 )
 from behave_bounded.reruns import Rerun, Reruns
 from behave_bounded.results import RunResult, Task, TaskResult
-from behave_bounded.schedule import (
-    DurationStore,
-    last_failed_locations,
-    make_tasks,
-    order_seed,
-    repeat_tasks,
-    select_locations,
-    shard_with_plan,
-)
+from behave_bounded.schedule import make_tasks, order_seed, repeat_tasks, shard_with_plan
 from behave_bounded.session import RecordMode
 from behave_bounded.supervisor import Supervisor, WorkerOptions
 from behave_bounded.tdd import validate_tags

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from behave_bounded.collect import FeatureInfo
 from behave_bounded.config import Settings
+from behave_bounded.durations import DurationStore
 from behave_bounded.errors import UsageError
 from behave_bounded.finalize import Finalizer
 from behave_bounded.last_failed import LastFailed
@@ -28,7 +29,6 @@ from behave_bounded.reports.formatters import BehaveFormatters, UndefinedSnippet
 from behave_bounded.reports.pass_rates import PassRates
 from behave_bounded.reports.replay import print_snippets, render_records
 from behave_bounded.results import RunResult, Status, Task, TaskResult
-from behave_bounded.schedule import DurationStore
 
 
 class Views:
