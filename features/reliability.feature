@@ -47,7 +47,7 @@ Feature: Faults and bad input: the run ends, every result is reported, nothing i
     And stderr is one line
     And stderr contains "before_all did not finish within 3 s (--timeout)"
     And every passing feature is reported passed
-    And the last line is "scenarios: 4 passed, 0 failed, 0 skipped; run failed: worker 1: before_all did not finish within 3 s (--timeout)"
+    And the last line matches "scenarios: 4 passed, 0 failed, 0 skipped; run failed: worker [12]: before_all did not finish within 3 s \(--timeout\)"
     And the runner's stderr has no traceback
     And no process of the run is left
     And no process of the run peaked above 128 MiB of resident memory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from behave import given, then
 from runner_steps import finish, start
@@ -60,9 +61,10 @@ def same_run_id(context):
 
 @then("a second run has another run id")
 def another_run_id(context):
+    shutil.rmtree(suite_dir(context) / "seen")  # only what the second run records
     start(context, "-j 2")
     finish(context)
-    assert context.exit_code == 0, context.stderr[-2000:]
+    assert context.exit_code == 0, (context.stdout[-3000:], context.stderr[-2000:])
     ids = {record["env"][2] for record in seen(context).values()}
     assert len(ids) == 1 and ids != {context.first_run_id}, ids
 
