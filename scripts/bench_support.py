@@ -7,14 +7,26 @@ its own process (``runpy``) and, at exit, reports that process's own peak RSS (`
 kernel's high-water mark of this process only) and the largest peak RSS among the processes it
 reaped (``RUSAGE_CHILDREN`` ``ru_maxrss``: for the runner, its largest worker).
 ``/usr/bin/time -f %M`` and ``os.wait4`` were not used: on Linux both report the maximum over
-the process *and its reaped descendants*, i.e. the worker's figure, not the parent's. behavex
-runs without the probe.
+the process *and its reaped descendants*, i.e. the worker's figure, not the parent's.
+
+CPU. The probe also reports the process's own CPU seconds (``RUSAGE_SELF``) and those of every
+child it reaped (``RUSAGE_CHILDREN`` ``ru_utime + ru_stime``: for the runner, its workers, which
+it reaps). behavex runs without the probe: its CPU is the benchmark's own ``RUSAGE_CHILDREN``
+delta around ``subprocess.run``, which :func:`run_command` takes for every command (the whole
+reaped process tree, so it cross-checks the probe's sum).
+
+Environment. Every command runs with :func:`clean_env`: without our own settings and without
+``PYTHONDONTWRITEBYTECODE``. A machine (or CI image) that sets it makes Python compile every
+module of an editable install again on every start, which nearly triples start-up; an
+installed package has its ``.pyc`` files. Parts that time start-up run each command once first
+(the warm-up writes the ``.pyc`` files).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,23 +42,39 @@ MB = 10**6
 LIMIT = 10 * MiB  # the runner's default --max-output, per stream per feature
 PROBE_ENV = "BEHAVE_BOUNDED_BENCH_PROBE"
 #: Runs a module as ``python -m MODULE ARGS`` would, then writes the peak RSS (KiB) of this
-#: process alone and of its largest reaped child, and this process's own CPU seconds. Forked
-#: workers inherit the atexit hook, hence the pid check; the environment variable is removed
-#: so no grandchild sees it.
+#: process alone and of its largest reaped child, the CPU seconds of this process and of its
+#: reaped children, and how often this process renamed a file over each name (``os.replace``,
+#: how the runner writes its run data atomically). Forked workers inherit the atexit hook,
+#: hence the pid check; the environment variable is removed so no grandchild sees it.
 PROBE = f"""
 import atexit, json, os, resource, runpy, sys
 out = os.environ.pop({PROBE_ENV!r})
 pid = os.getpid()
+replaced = {{}}
+rename = os.replace
+def counted_replace(source, destination, *args, **kwargs):
+    name = os.path.basename(os.fsdecode(destination))
+    replaced[name] = replaced.get(name, 0) + 1
+    return rename(source, destination, *args, **kwargs)
+os.replace = counted_replace
 def report():
     if os.getpid() != pid:
         return
     with open("/proc/self/status") as status:
         own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime
     with open(out, "w") as file:
-        json.dump({{"own_kib": own, "children_kib": children, "own_cpu": cpu}}, file)
+        json.dump(
+            {{
+                "own_kib": own,
+                "children_kib": children.ru_maxrss,
+                "own_cpu": usage.ru_utime + usage.ru_stime,
+                "children_cpu": children.ru_utime + children.ru_stime,
+                "replaced": replaced,
+            }},
+            file,
+        )
 atexit.register(report)
 sys.argv = sys.argv[1:]
 runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
@@ -54,8 +82,14 @@ runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 #: A measured command that runs longer than this is stuck: the benchmark cannot measure it.
 COMMAND_TIMEOUT = 900
 #: Variables that would change what the measured commands do (CI caps, coverage of
-#: subprocesses, behave's capture policy; BEHAVE_BOUNDED_* too): the benchmark measures defaults.
-SCRUBBED_ENV = ("CI_MAX_PROCESSES", "COVERAGE_PROCESS_START", "BEHAVE_STORE_CAPTURED_ALWAYS")
+#: subprocesses, behave's capture policy; BEHAVE_BOUNDED_* too; no .pyc files, see the module's
+#: docstring): the benchmark measures defaults.
+SCRUBBED_ENV = (
+    "CI_MAX_PROCESSES",
+    "COVERAGE_PROCESS_START",
+    "BEHAVE_STORE_CAPTURED_ALWAYS",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 STEPS = '''\
 import sys
@@ -122,7 +156,9 @@ class Figure:
         return statistics.median(self.values)
 
     def _fmt(self, value: float) -> str:
-        digits = {"MB/s": 0, "MiB": 1, "ms": 3}.get(self.unit, 3 if value < 10 else 2)
+        digits = {"MB/s": 0, "MiB": 1, "KiB": 2, "ms": 3, "B": 0, "per run": 0}.get(
+            self.unit, 3 if value < 10 else 2
+        )
         return f"{value:.{digits}f}"
 
     def cell(self) -> str:
@@ -210,12 +246,21 @@ def ratio(value: Figure | None, reference: Figure | None, *, invert: bool = Fals
 
 @dataclass(frozen=True)
 class Sample:
-    """One run of one command: wall seconds, peak RSS of the process and of its largest child."""
+    """One run of one command through the probe: wall seconds, peak RSS of the process and of
+    its largest child, CPU seconds, run data files renamed into place."""
 
     wall: float
     own_mib: float
     children_mib: float
     own_cpu: float = 0.0  # CPU seconds of the process itself (the runner's parent)
+    children_cpu: float = 0.0  # CPU seconds of the children it reaped (the runner's workers)
+    tree_cpu: float = 0.0  # the benchmark's RUSAGE_CHILDREN delta around the whole command
+    replaced: dict[str, int] = field(default_factory=dict)  # file name -> os.replace calls
+
+    @property
+    def cpu(self) -> float:
+        """The command's whole CPU as the probe saw it: the process and its reaped children."""
+        return self.own_cpu + self.children_cpu
 
 
 def clean_env() -> dict[str, str]:
@@ -227,9 +272,17 @@ def clean_env() -> dict[str, str]:
     }
 
 
-def run_command(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
-    """Wall seconds of one command (stdout discarded); MeasurementError when it fails."""
+def reaped_cpu() -> float:
+    """CPU seconds of every child this process has reaped so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_command(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of its reaped process tree) of one command, stdout discarded;
+    MeasurementError when it fails."""
     with tempfile.TemporaryFile() as errors:
+        cpu = reaped_cpu()
         started = time.perf_counter()
         try:
             done = subprocess.run(
@@ -244,26 +297,35 @@ def run_command(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float
         except subprocess.TimeoutExpired:
             raise MeasurementError(f"{command[-1]}: no exit after {COMMAND_TIMEOUT} s") from None
         wall = time.perf_counter() - started
+        cpu = reaped_cpu() - cpu
         if done.returncode != 0:
             errors.seek(max(0, errors.seek(0, os.SEEK_END) - 2000))
             tail = errors.read().decode(errors="replace")
             raise MeasurementError(
                 f"{' '.join(command[-6:])} exited with {done.returncode}:\n{tail}"
             )
-    return wall
+    return wall, cpu
 
 
 def probe(module: str, args: Sequence[str], cwd: Path) -> Sample:
-    """Run ``python -m module args`` through :data:`PROBE`: wall time and peak RSS figures."""
+    """Run ``python -m module args`` through :data:`PROBE`: wall time, peak RSS and CPU."""
     with tempfile.TemporaryDirectory(prefix="bb-probe-") as directory:
         report = Path(directory) / "rss.json"
         env = {**clean_env(), PROBE_ENV: str(report)}
-        wall = run_command([sys.executable, "-c", PROBE, module, *args], cwd, env)
+        wall, tree_cpu = run_command([sys.executable, "-c", PROBE, module, *args], cwd, env)
         try:
             data = json.loads(report.read_text())
         except (OSError, ValueError) as error:
             raise MeasurementError(f"{module} {' '.join(args)}: no RSS report: {error}") from None
-    return Sample(wall, data["own_kib"] / 1024, data["children_kib"] / 1024, data["own_cpu"])
+    return Sample(
+        wall,
+        data["own_kib"] / 1024,
+        data["children_kib"] / 1024,
+        data["own_cpu"],
+        data["children_cpu"],
+        tree_cpu,
+        data["replaced"],
+    )
 
 
 def repeat(runs: int, measure: Callable[[], Sample]) -> list[Sample]:
@@ -299,11 +361,12 @@ def size_name(size: int) -> str:
 # -- generated suites -----------------------------------------------------------------------
 
 
-def make_suite(root: Path, features: dict[str, str]) -> Path:
-    """A behave project under ``root``: the shared steps and the given feature files."""
-    steps = root / "features" / "steps"
-    steps.mkdir(parents=True)
-    (steps / "steps.py").write_text(STEPS, encoding="utf-8")
+def make_suite(root: Path, features: dict[str, str], steps: str = STEPS) -> Path:
+    """A behave project under ``root``: the steps (the shared ones by default) and the given
+    feature files."""
+    directory = root / "features" / "steps"
+    directory.mkdir(parents=True)
+    (directory / "steps.py").write_text(steps, encoding="utf-8")
     for name, text in features.items():
         (root / "features" / name).write_text(text, encoding="utf-8")
     return root
@@ -320,11 +383,83 @@ def runner_args(artifacts: Path, *extra: str) -> list[str]:
     return ["--artifacts", str(artifacts), *extra]
 
 
-def behavex_wall(root: Path) -> float:
-    """behavex, 2 processes by feature, its output folder in a temporary directory."""
+def behavex_run(root: Path) -> tuple[float, float]:
+    """behavex, 2 processes by feature, its output folder in a temporary directory: (wall
+    seconds, CPU seconds of its whole process tree)."""
     with tempfile.TemporaryDirectory(prefix="bb-behavex-") as output:
         command = [
             *(sys.executable, "-m", "behavex", "-o", output),
             *("--parallel-processes", "2", "--parallel-scheme", "feature", "features"),
         ]
         return run_command(command, root, clean_env())
+
+
+def behavex_wall(root: Path) -> float:
+    return behavex_run(root)[0]
+
+
+# -- suites of one-step features, commands in interleaved rounds (part 4) ----------------------
+
+#: Worker processes of the runner (and of behavex) in the overhead part: this machine's 2 CPUs.
+JOBS = "2"
+#: A step that does nothing: only behave's and the runner's own work is left to measure.
+PASSING_STEPS = """\
+from behave import step
+
+
+@step("a passing step")
+def passing(context):
+    pass
+"""
+
+
+def one_step_suite(root: Path, count: int) -> Path:
+    """``count`` one-scenario, one-step features under ``root/suite-COUNT`` (made once)."""
+    suite = root / f"suite-{count}"
+    if not suite.exists():
+        progress(f"overhead: writing {count} feature files")
+        features = {f"f{n:05d}.feature": feature(f"f{n}", "a passing step") for n in range(count)}
+        make_suite(suite, features, PASSING_STEPS)
+    return suite
+
+
+def behavex_sample(root: Path) -> Sample:
+    """behavex as in part 3; no probe, so no RSS: its CPU is the benchmark's own reaped-child
+    delta (the whole process tree), kept as ``children_cpu`` so that ``Sample.cpu`` is it."""
+    wall, cpu = behavex_run(root)
+    return Sample(wall, 0.0, 0.0, children_cpu=cpu, tree_cpu=cpu)
+
+
+def interleaved(
+    commands: dict[str, Callable[[], Sample]],
+    runs: int,
+    what: str,
+    *,
+    warm_up: bool = True,
+    optional: Sequence[str] = (),
+    failures: list[str] | None = None,
+) -> dict[str, list[Sample]]:
+    """Every command once as a warm-up (``.pyc`` files, the durations store), then ``runs``
+    rounds of every command in turn (A B C A B C): a burst of load hits all of them alike.
+
+    A command named in ``optional`` that cannot be measured is dropped (its error goes to
+    ``failures``); any other failure ends the part.
+    """
+    samples: dict[str, list[Sample]] = {key: [] for key in commands}
+    active = dict(commands)
+    rounds = [("warm-up", False)] if warm_up else []
+    rounds += [(f"run {number + 1} of {runs}", True) for number in range(runs)]
+    for label, kept in rounds:
+        progress(f"overhead: {what}: {label}")
+        for key, command in list(active.items()):
+            try:
+                sample = command()
+            except MeasurementError as error:
+                if key not in optional or failures is None:
+                    raise
+                failures.append(f"{key}: {error}".replace("\n", " "))
+                del active[key]
+                continue
+            if kept:
+                samples[key].append(sample)
+    return samples

@@ -77,8 +77,9 @@ def header(options: argparse.Namespace) -> str:
             f"- runs per figure: {options.runs}{' (--quick)' if options.quick else ''}; "
             f"load average at start (1/5/15 min): {load}",
             "- wall: time.perf_counter around subprocess.run; peak RSS: VmHWM of the process "
-            "itself, and RUSAGE_CHILDREN ru_maxrss for its largest reaped child (see the "
-            "script's docstring); median and min-max of the runs.",
+            "itself, and RUSAGE_CHILDREN ru_maxrss for its largest reaped child; CPU: "
+            "RUSAGE_SELF + RUSAGE_CHILDREN (see scripts/bench_support.py); median and min-max "
+            "of the runs; commands run without PYTHONDONTWRITEBYTECODE.",
             "",
         ]
     )
@@ -87,7 +88,7 @@ def header(options: argparse.Namespace) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=None, help="runs per figure (default 3)")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, 1 run")
+    parser.add_argument("--quick", action="store_true", help="1 run; smaller parts 1 and 2")
     parser.add_argument("--parts", default="1,2,3,4,5,6", help="comma-separated parts to run")
     parser.add_argument("--output", type=Path, default=Path(".behave-bounded/benchmark.md"))
     options = parser.parse_args(argv)
@@ -113,7 +114,7 @@ def run_parts(options: argparse.Namespace) -> tuple[list[Table], list[str]]:
             part_memory([64 * MiB, 256 * MiB] if quick else [256 * MiB, GiB, 4 * GiB], runs)
         ],
         3: lambda: [part_e2e(runs)],
-        4: lambda: part_overhead(500 if quick else 2000, runs),
+        4: lambda: part_overhead(runs),
         5: lambda: [part_preflight(1000, runs)],
         6: lambda: [part_html([1000, 10_000], runs)],
     }
