@@ -128,6 +128,12 @@ Feature: Bounded output capture
     Then the capture's stdout sentinel names a file of its own in the spill directory, not the one it spilled into while the task ran
     And the capture's stdout spill file holds all 5000 bytes
 
+  Scenario: writes from several threads at once are all counted, and none is torn
+    Given a bounded sink named "stdout" with limit 1 MiB keeping both
+    When 4 threads write 2000 pieces each into the bounded sink at once, switching threads every microsecond
+    Then the bounded sink counted every byte of every thread and kept exactly 1 MiB
+    And every write the bounded sink kept is whole and in its thread's order
+
   Scenario: odd arguments to the sink are counted or refused without raising into the test
     Then a sink counts a str of "héllo" as 6 bytes
     And a sink counts a non-contiguous view of 1000 bytes as 500 bytes

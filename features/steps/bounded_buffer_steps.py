@@ -268,6 +268,97 @@ def step_close_sink(context: Any) -> None:
     context.bounded_sink.close()
 
 
+# --- writers on several threads --------------------------------------------------------------
+
+#: Records per piece, and how often: 9 bytes (one record) up to both sides of the 256 KiB
+#: by-reference limit (29,127 records are 262,143 bytes, kept by reference; 29,128 are 262,152,
+#: copied). Mostly small pieces: many writes, each evicting a few older pieces of the tail.
+PIECE_RECORDS = (1, 7, 100, 1000, 7281, 29127, 29128)
+PIECE_WEIGHTS = (4, 4, 4, 4, 2, 1, 1)
+
+
+def thread_pieces(thread: int, count: int) -> list[tuple[bytes, str]]:
+    """``count`` pieces of whole 9-byte records ``b"T.NNNNNN\\n"`` naming (thread, piece), each
+    with how it is delivered: as ``bytes`` (the sink's lock-protected fast path) or as a
+    bytearray or memoryview (its copying path)."""
+    rng = random.Random(thread)  # noqa: S311  (test data, not secrets)
+    pieces = []
+    for number in range(count):
+        records = rng.choices(PIECE_RECORDS, PIECE_WEIGHTS)[0]
+        data = b"%d.%06d\n" % (thread, number) * records
+        pieces.append((data, rng.choice(["bytes", "bytes", "bytes", "bytearray", "memoryview"])))
+    return pieces
+
+
+@when(
+    "{threads:d} threads write {count:d} pieces each into the bounded sink at once, "
+    "switching threads every microsecond"
+)
+def step_threads_write(context: Any, threads: int, count: int) -> None:
+    sink = context.bounded_sink
+    plans = [thread_pieces(thread, count) for thread in range(threads)]
+    start = threading.Barrier(threads)
+    problems: list[str] = []
+
+    def writer(plan: list[tuple[bytes, str]]) -> None:
+        start.wait()
+        for data, how in plan:
+            answer = sink.write(deliver(data, how))
+            if answer != len(data):
+                problems.append(f"write of {len(data)} bytes returned {answer}")
+
+    workers = [threading.Thread(target=writer, args=(plan,), daemon=True) for plan in plans]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # a thread switch inside nearly every write
+    try:
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 60
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+    finally:
+        sys.setswitchinterval(interval)
+    stuck = sum(worker.is_alive() for worker in workers)
+    assert not stuck, f"{stuck} writer thread(s) still in the sink after 60 s"
+    assert not problems, problems[:5]
+    context.bounded_plans = plans
+
+
+@then("the bounded sink counted every byte of every thread and kept exactly {limit}")
+def step_threads_counted(context: Any, limit: str) -> None:
+    total = sum(len(data) for plan in context.bounded_plans for data, _ in plan)
+    stats = context.bounded_sink.stats()
+    head, tail = context.bounded_sink.kept_bytes()
+    assert stats.written == total, (stats, total)
+    assert stats.kept == size(limit), stats
+    assert (len(head), len(tail)) == (stats.kept // 4, stats.kept - stats.kept // 4), stats
+
+
+@then("every write the bounded sink kept is whole and in its thread's order")
+def step_threads_whole(context: Any) -> None:
+    records_of = {
+        (thread, number): len(data) // 9
+        for thread, plan in enumerate(context.bounded_plans)
+        for number, (data, _) in enumerate(plan)
+    }
+    for part in context.bounded_sink.kept_bytes():  # the head ends and the tail starts mid-record
+        runs: list[list[Any]] = []  # [piece, records seen in a row]
+        for record in part.split(b"\n")[1:-1]:
+            thread, _, number = record.partition(b".")
+            piece = (int(thread), int(number))
+            if runs and runs[-1][0] == piece:
+                runs[-1][1] += 1
+            else:
+                runs.append([piece, 1])
+        last: dict[int, int] = {}
+        for index, (piece, seen) in enumerate(runs):
+            thread, number = piece
+            assert number > last.get(thread, -1), f"piece {piece} out of order or torn"
+            last[thread] = number
+            if 0 < index < len(runs) - 1:  # neither cut by the head's end nor the tail's start
+                assert seen == records_of[piece], f"piece {piece}: {seen} of {records_of[piece]}"
+
+
 @then("the bounded sink's text is exactly:")
 def step_text_exactly(context: Any) -> None:
     assert context.bounded_sink.getvalue() == context.text, repr(context.bounded_sink.getvalue())

@@ -6,7 +6,7 @@ parent, so a test printing gigabytes took the run down. Here every stream is hel
 error usually are) and a ring with the last three quarters (the tail, where the failure is),
 optionally with the full stream spilled to a size-capped file. Python-level writes reach the
 sink through a C :class:`io.TextIOWrapper`, so ``print`` stays in C and the Python sink runs
-once per 64 KiB; fd-level writes (child processes, ``os.write``, C code) reach it through a
+once per 256 KiB; fd-level writes (child processes, ``os.write``, C code) reach it through a
 pipe drained by a thread (:class:`FdCapture`).
 """
 
@@ -45,10 +45,12 @@ __all__ = [
 
 #: Storage is made of blocks of this size, allocated on first use: no growth ever copies.
 _BLOCK: Final = 64 * 1024
-#: Largest immutable chunk the tail keeps by reference rather than copying (memory slack).
-_REF_MAX: Final = 256 * 1024
-#: Text the C TextIOWrapper gathers before encoding it and passing it on.
-_TEXT_CHUNK: Final = 64 * 1024
+#: Text the C TextIOWrapper gathers before encoding it and passing it on: one Python-level
+#: call to the sink per 256 KiB (at 64 KiB, the call was a quarter of the cost of a chunk).
+_TEXT_CHUNK: Final = 256 * 1024
+#: Largest immutable chunk the tail keeps by reference rather than copying (memory slack): a
+#: whole encoded text chunk.
+_REF_MAX: Final = _TEXT_CHUNK
 #: One read from a capture pipe (a reused buffer: reading never allocates).
 _READ_SIZE: Final = 128 * 1024
 #: Kernel buffer asked for capture pipes, so writers block less often.
@@ -370,8 +372,34 @@ class BoundedSink(io.RawIOBase):
     regression tests prove the memory bug against. Writes are counted exactly and never raise.
     The head is copied into 64 KiB blocks; the tail is a queue of immutable pieces: small
     ``bytes`` are kept by reference, anything else is copied in 64 KiB slices of the caller's
-    buffer (a 1 GiB write costs no 1 GiB copy). Memory stays within the limit plus one piece.
+    buffer (a 1 GiB write costs no 1 GiB copy). Memory stays within the limit plus one piece
+    (at most 256 KiB, :data:`_REF_MAX`).
+
+    Slots, because the hot path of :meth:`write` reads eight attributes and sets three once
+    per text chunk: in the instance dict of an ``io.RawIOBase`` subclass CPython 3.11 finds them
+    without its specialised fast paths, which cost almost half of the call (0.9 against 0.5 µs).
     """
+
+    __slots__ = (
+        "_by_reference",
+        "_final_spill",
+        "_head",
+        "_head_cap",
+        "_head_fill",
+        "_head_full",
+        "_lock",
+        "_piece_max",
+        "_settled",
+        "_skip",
+        "_tail",
+        "_tail_cap",
+        "_tail_len",
+        "_written",
+        "keep",
+        "limit",
+        "name",
+        "spill",
+    )
 
     def __init__(
         self, name: str, limit: int | None, keep: Keep = Keep.BOTH, spill: Spill | None = None
@@ -411,10 +439,10 @@ class BoundedSink(io.RawIOBase):
 
     def write(self, b: ReadableBuffer) -> int:
         """Count, spill and keep ``b``; return its size. Never raises into the caller."""
-        if type(b) is bytes and self._by_reference and len(b) < self._piece_max:
+        if type(b) is bytes and self._by_reference and len(b) <= self._piece_max:
             # The hot path: a chunk a TextIOWrapper just encoded. Immutable, so the tail keeps
             # the object itself instead of a copy. (No context managers, no calls: this runs
-            # once per 64 KiB of output and the benchmark feels every tenth of a microsecond.)
+            # once per 256 KiB of output and the benchmark feels every tenth of a microsecond.)
             size = len(b)
             lock = self._lock
             lock.acquire()
@@ -452,7 +480,7 @@ class BoundedSink(io.RawIOBase):
                 with contextlib.suppress(Exception):  # a write must never break a printing test
                     if self.spill is not None:
                         self.spill.write(view)
-                    if self._head_full and type(b) is bytes and size < self._piece_max:
+                    if self._head_full and type(b) is bytes and size <= self._piece_max:
                         self._push(b)
                     else:
                         self._keep(view)
@@ -646,9 +674,9 @@ class BoundedTextIO(io.TextIOWrapper):
     """A text stream (what sys.stdout is replaced with) over a BoundedSink; the per-print path
     stays in C.
 
-    The C TextIOWrapper gathers up to 64 KiB of text, encodes it into one new ``bytes`` and hands
+    The C TextIOWrapper gathers up to 256 KiB of text, encodes it into one new ``bytes`` and hands
     that straight to the sink, which keeps the object itself in its tail: one Python call and no
-    extra copy per 64 KiB. (A BufferedWriter in between would cost a copy and hide the object.)
+    extra copy per 256 KiB. (A BufferedWriter in between would cost a copy and hide the object.)
     Errors are ``backslashreplace``: text that cannot be encoded (a lone surrogate) is written as
     its escape instead of raising into the test. ``encoding`` is what the stream reports and
     encodes with; the kept text is always decoded as UTF-8. (One huge ``str`` is encoded whole
