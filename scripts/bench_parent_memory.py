@@ -23,8 +23,8 @@ from bench_support import (
     ratio,
 )
 
+from behave_bounded.durations import DurationStore
 from behave_bounded.results import CapturedStream, StreamStats, Task, TaskResult
-from behave_bounded.schedule import DurationStore
 
 #: Suite sizes of the parent's memory rows: the growth per feature is measured between them.
 MEMORY_SIZES = (10_000, 50_000)
