@@ -27,15 +27,8 @@ from behave_bounded.reports.json import (
     dumps,
     run_json,
 )
-from behave_bounded.reports.junit import (
-    PROBLEMS_SUITE,
-    RUN_SUITE,
-    Suite,
-    SuitePart,
-    SuiteStore,
-    attribute,
-    element,
-)
+from behave_bounded.reports.junit import PROBLEMS_SUITE, RUN_SUITE, Suite, SuitePart, SuiteStore
+from behave_bounded.reports.junit_cases import attribute, element
 from behave_bounded.reports.meta import RunMeta
 from behave_bounded.reports.pass_rates import PassRates
 from behave_bounded.reports.shard_report import (
