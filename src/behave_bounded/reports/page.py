@@ -10,15 +10,15 @@ Everything shown of a run is escaped (:mod:`~behave_bounded.reports.markup`).
 
 from __future__ import annotations
 
-import datetime
 import json
 import shlex
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from behave_bounded import __version__
+from behave_bounded.reports import markup
 from behave_bounded.reports.digest import (
     MESSAGE_BUDGET,
     TAIL_BUDGET,
@@ -30,6 +30,7 @@ from behave_bounded.reports.digest import (
 )
 from behave_bounded.reports.json import SCHEMA, SCHEMA_VERSION
 from behave_bounded.reports.markup import escape
+from behave_bounded.reports.page_style import STYLE
 from behave_bounded.reports.timeline import svg
 from behave_bounded.reports.verdict import COUNT_KEYS, verdict_line, worst
 from behave_bounded.results import Status
@@ -37,95 +38,6 @@ from behave_bounded.results import Status
 #: How many features the "slowest" table lists.
 SLOWEST = 20
 FAILING = ("failed", "errored", "undefined")
-
-STYLE = """
-:root{--passed:#2f9e44;--failed:#e03131;--errored:#862e9c;--undefined:#f08c00;
---skipped:#adb5bd;--xfailed:#1c7ed6;--xpassed:#d6336c;--flaky:#fab005;--not_run:#495057}
-*{box-sizing:border-box}
-body{margin:0;padding:12px 20px 40px;background:#fff;color:#212529;
-font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
-main{max-width:1360px;margin:0 auto}
-h1{font-size:18px;margin:0 0 6px}
-code,pre{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
-pre{background:#f8f9fa;border:1px solid #dee2e6;padding:6px 8px;margin:4px 0 8px;
-white-space:pre-wrap;overflow-wrap:anywhere;max-height:32em;overflow:auto}
-header{border-left:8px solid var(--passed);padding:6px 12px;margin-bottom:10px;background:#f8f9fa}
-header.failed{border-color:var(--failed)}
-.partial{background:#fff3bf;border:2px solid #f08c00;padding:8px 12px;margin:8px 0;
-font-weight:600;font-size:15px}
-.verdict{font-size:17px;font-weight:700;margin:2px 0 6px}
-.counts{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0}
-.count{border-radius:4px;padding:2px 10px;color:#fff;font-weight:600;background:var(--not_run)}
-.count.zero{opacity:.35}
-.meta{color:#495057;margin:4px 0 0}
-details{margin:8px 0;border:1px solid #dee2e6;border-radius:4px;padding:4px 10px}
-summary{cursor:pointer;font-weight:700;font-size:15px;padding:2px 0}
-details details summary{font-weight:600;font-size:14px}
-table{border-collapse:collapse;margin:6px 0;width:100%}
-th,td{border-bottom:1px solid #e9ecef;padding:2px 8px;text-align:left;vertical-align:top}
-th{background:#f1f3f5}
-td.n{text-align:right;white-space:nowrap}
-.badge{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;
-font-weight:600;background:var(--not_run)}
-.legend{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0;color:#495057}
-.swatch{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-1px;
-margin-right:4px}
-.note{color:#495057;font-style:italic}
-svg.timeline{width:100%;height:auto;display:block}
-.timeline-bg{fill:#e6edf7}
-.lane-bg{fill:#fff}
-.lane-label,.idle,.tick-label,.group-title{font:12px system-ui,"DejaVu Sans",sans-serif;
-fill:#343a40}
-.lane-label{text-anchor:end}
-.tick-label{text-anchor:middle;fill:#868e96;font-size:11px}
-.tick{stroke:#dee2e6;stroke-width:1}
-.group-title{font-weight:700}
-.marker{fill:#000;stroke:#000;stroke-width:2}
-.bar{stroke:none}
-""" + "".join(
-    f".s-{name}{{fill:var(--{name})}}.badge.s-{name},.count.s-{name},.swatch.s-{name}"
-    f"{{background:var(--{name})}}"
-    for name in (*(status.value for status in Status), "flaky", "not_run")
-)
-
-
-def _float(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _when(epoch: object) -> str:
-    seconds = _float(epoch)
-    if not seconds:
-        return "unknown"
-    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.3f} s" if value < 100 else f"{value:.0f} s"
-
-
-def _badge(status: str) -> str:
-    return f'<span class="badge s-{escape(status)}">{escape(status)}</span>'
-
-
-def _details(title: str, body: str, *, open_: bool = True, anchor: str = "") -> str:
-    ident = f' id="{anchor}"' if anchor else ""
-    state = " open" if open_ else ""
-    return f"<details{ident}{state}><summary>{title}</summary>{body}</details>\n"
-
-
-def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A table whose cells are already HTML (escaped by the caller)."""
-    heading = "".join(f"<th>{escape(cell)}</th>" for cell in head)
-    body = "".join("<tr>" + "".join(row) + "</tr>\n" for row in rows)
-    return f"<table><thead><tr>{heading}</tr></thead><tbody>\n{body}</tbody></table>"
-
-
-def _td(text: str, *, number: bool = False) -> str:
-    return f'<td class="n">{escape(text)}</td>' if number else f"<td>{escape(text)}</td>"
 
 
 @dataclass
@@ -192,10 +104,10 @@ def _header(page: _Page) -> str:
         label = key.replace("_", " ")
         parts.append(f'<span class="count s-{key}{zero}">{number} {escape(label)}</span>')
     parts.append("</div>")
-    duration = _float(run.get("duration"))
-    meta = [f"started {_when(run.get('started'))}"]
+    duration = markup.number_or_none(run.get("duration"))
+    meta = [f"started {markup.when(run.get('started'))}"]
     if duration is not None:
-        meta.append(f"wall time {_seconds(duration)}")
+        meta.append(f"wall time {markup.seconds(duration)}")
     jobs = run.get("jobs")
     if isinstance(jobs, int):
         meta.append(f"{jobs} job(s)")
@@ -221,7 +133,7 @@ def _timeline(page: _Page) -> str:
         f'<p class="note">{lanes}; hover a bar for its feature, status and duration; each lane '
         "ends with the share of the run it sat idle.</p>" + svg(page.digests) + _legend()
     )
-    return _details("Timeline", body, anchor="timeline")
+    return markup.details("Timeline", body, anchor="timeline")
 
 
 def _stream(stream: StreamView) -> str:
@@ -277,9 +189,9 @@ def _captured(scenario: ScenarioView) -> str:
 
 def _scenario_item(scenario: ScenarioView) -> str:
     return (
-        f"<li>{_badge(scenario.status)} <code>{escape(scenario.location)}</code> "
+        f"<li>{markup.badge(scenario.status)} <code>{escape(scenario.location)}</code> "
         f'<span class="name">{escape(scenario.name)}</span> '
-        f'<span class="note">({_seconds(scenario.duration)})</span>'
+        f'<span class="note">({markup.seconds(scenario.duration)})</span>'
         f"{_message(scenario)}{_captured(scenario)}</li>"
     )
 
@@ -293,7 +205,7 @@ def _failures(page: _Page) -> str:
         if task.fails_run and (task.path in by_path or task.error):
             by_path.setdefault(task.path, ([], []))[0].append(task)
     if not by_path:
-        return _details("Failing and errored scenarios (none)", "<p>Nothing failed.</p>")
+        return markup.details("Failing and errored scenarios (none)", "<p>Nothing failed.</p>")
     blocks = []
     for path, (tasks, scenarios) in by_path.items():
         status = worst(Status(s.status) for s in scenarios) if scenarios else Status.ERRORED
@@ -301,19 +213,19 @@ def _failures(page: _Page) -> str:
         for task in tasks:
             where = f"worker {task.worker}" if task.worker is not None else "no worker"
             line = f"<p><code>{escape(task.label)}</code>: {escape(task.status)}, {where}, "
-            line += f"{_seconds(task.duration)}</p>"
+            line += f"{markup.seconds(task.duration)}</p>"
             if task.error:
                 line += f'<pre class="message">{escape(task.error)}</pre>'
             inner.append(line + "".join(_stream(stream) for stream in task.streams))
         if scenarios:
             inner.append("<ul>" + "".join(_scenario_item(s) for s in scenarios) + "</ul>")
         title = (
-            f"{_badge(status.value)} <code>{escape(path)}</code> \u2014 "
+            f"{markup.badge(status.value)} <code>{escape(path)}</code> \u2014 "
             f"{len(scenarios)} failing scenario(s)"
         )
-        blocks.append(_details(title, "".join(inner)))
+        blocks.append(markup.details(title, "".join(inner)))
     count = sum(len(scenarios) for _, scenarios in by_path.values())
-    return _details(
+    return markup.details(
         f"Failing and errored scenarios ({count}, in {len(by_path)} feature(s))",
         "".join(blocks),
         anchor="failures",
@@ -323,10 +235,10 @@ def _failures(page: _Page) -> str:
 def _expected(page: _Page) -> str:
     rows = [
         [
-            f"<td>{_badge(s.status)}</td>",
-            _td(f"#{s.tdd_issue}" if s.tdd_issue is not None else "(no issue)"),
+            f"<td>{markup.badge(s.status)}</td>",
+            markup.td(f"#{s.tdd_issue}" if s.tdd_issue is not None else "(no issue)"),
             f"<td><code>{escape(s.location)}</code></td>",
-            _td(s.name),
+            markup.td(s.name),
             f"<td>{escape(s.message)}</td>",
         ]
         for s in page.listed
@@ -339,9 +251,9 @@ def _expected(page: _Page) -> str:
         '<p class="note">xfailed: an expected failure that failed, as it should. xpassed: an '
         "expected failure that passed, which fails the run: the bug appears fixed.</p>"
     )
-    table = _table(("status", "issue", "location", "scenario", "message"), rows)
+    table = markup.table(("status", "issue", "location", "scenario", "message"), rows)
     title = f"Expected failures ({len(rows) - xpassed} xfailed, {xpassed} xpassed)"
-    return _details(title, note + table, anchor="expected")
+    return markup.details(title, note + table, anchor="expected")
 
 
 def _flaky(page: _Page) -> str:
@@ -349,22 +261,24 @@ def _flaky(page: _Page) -> str:
         return ""
     flaky = [s for s in page.listed if s.flaky]
     if not flaky:
-        return _details("Flaky scenarios (none)", "<p>No scenario needed a rerun to pass.</p>")
+        return markup.details(
+            "Flaky scenarios (none)", "<p>No scenario needed a rerun to pass.</p>"
+        )
     items = []
     for scenario in flaky:
         attempts = "".join(
-            f"<li>attempt {number}: {_badge(a.status)} {_seconds(a.duration)}"
+            f"<li>attempt {number}: {markup.badge(a.status)} {markup.seconds(a.duration)}"
             + (f", worker {a.worker}" if a.worker is not None else "")
             + (f'<pre class="message">{escape(a.message)}</pre>' if a.message else "")
             + "</li>"
             for number, a in enumerate(scenario.attempts, 1)
         )
         items.append(
-            f"<li>{_badge('flaky')} {_badge(scenario.status)} "
+            f"<li>{markup.badge('flaky')} {markup.badge(scenario.status)} "
             f"<code>{escape(scenario.location)}</code> {escape(scenario.name)}"
             f"<ol>{attempts}</ol></li>"
         )
-    return _details(f"Flaky scenarios ({len(flaky)})", "<ul>" + "".join(items) + "</ul>")
+    return markup.details(f"Flaky scenarios ({len(flaky)})", "<ul>" + "".join(items) + "</ul>")
 
 
 def _not_run(page: _Page) -> str:
@@ -373,15 +287,15 @@ def _not_run(page: _Page) -> str:
         return ""
     rows = [
         [
-            f"<td>{_badge(str(entry.get('status', 'skipped')))}</td>",
+            f"<td>{markup.badge(str(entry.get('status', 'skipped')))}</td>",
             f"<td><code>{escape(str(entry.get('path', '')))}</code></td>",
-            _td(str(entry.get("scenarios", "")), number=True),
-            _td(str(entry.get("reason", ""))),
+            markup.td(str(entry.get("scenarios", "")), number=True),
+            markup.td(str(entry.get("reason", ""))),
         ]
         for entry in entries
     ]
-    table = _table(("counted as", "feature", "scenarios", "why"), rows)
-    return _details(f"Not run ({len(entries)} feature(s))", table, anchor="not-run")
+    table = markup.table(("counted as", "feature", "scenarios", "why"), rows)
+    return markup.details(f"Not run ({len(entries)} feature(s))", table, anchor="not-run")
 
 
 @dataclass
@@ -406,12 +320,12 @@ class _Feature:
         offset = f"+{min(starts) - start:.2f} s" if starts and start else ""
         scenarios = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
         return [
-            f"<td>{_badge(self.status)}</td>",
+            f"<td>{markup.badge(self.status)}</td>",
             f"<td><code>{escape(self.path)}</code></td>",
-            _td(scenarios),
-            _td(shown, number=True),
-            _td(offset, number=True),
-            _td(_seconds(self.duration), number=True),
+            markup.td(scenarios),
+            markup.td(shown, number=True),
+            markup.td(offset, number=True),
+            markup.td(markup.seconds(self.duration), number=True),
         ]
 
 
@@ -427,7 +341,7 @@ def _features(page: _Page) -> list[_Feature]:
 
 def _run_start(page: _Page) -> float | None:
     starts = [t.started for t in page.tasks if t.started]
-    given = _float(page.run.get("started"))
+    given = markup.number_or_none(page.run.get("started"))
     return min([*starts, given] if given else starts, default=None)
 
 
@@ -439,18 +353,18 @@ def _slowest(page: _Page, features: Sequence[_Feature]) -> str:
     if not slowest:
         return ""
     start = _run_start(page)
-    table = _table(_FEATURE_HEAD, (feature.row(start) for feature in slowest))
+    table = markup.table(_FEATURE_HEAD, (feature.row(start) for feature in slowest))
     note = (
         '<p class="note">started: after the start of the run; time: the sum of its tasks\' '
         "durations (a feature that --scheme scenario split ran on several workers).</p>"
     )
-    return _details(f"The {len(slowest)} slowest features", note + table, anchor="slowest")
+    return markup.details(f"The {len(slowest)} slowest features", note + table, anchor="slowest")
 
 
 def _all_features(page: _Page, features: Sequence[_Feature]) -> str:
     start = _run_start(page)
-    table = _table(_FEATURE_HEAD, (feature.row(start) for feature in features))
-    return _details(f"All features ({len(features)})", table, open_=False, anchor="features")
+    table = markup.table(_FEATURE_HEAD, (feature.row(start) for feature in features))
+    return markup.details(f"All features ({len(features)})", table, open_=False, anchor="features")
 
 
 def _settings(page: _Page) -> str:
@@ -458,25 +372,25 @@ def _settings(page: _Page) -> str:
     rows: list[list[str]] = []
     versions = run.get("versions")
     for key, value in versions.items() if isinstance(versions, Mapping) else ():
-        rows.append([_td(f"version of {key}"), f"<td><code>{escape(str(value))}</code></td>"])
+        rows.append([markup.td(f"version of {key}"), f"<td><code>{escape(str(value))}</code></td>"])
     for key in ("started", "ended"):
-        rows.append([_td(key), _td(_when(run.get(key)))])
+        rows.append([markup.td(key), markup.td(markup.when(run.get(key)))])
     for key in ("jobs", "partial", "reason", "lost"):
         if key in run:
-            rows.append([_td(key), f"<td><code>{escape(json.dumps(run[key]))}</code></td>"])
+            rows.append([markup.td(key), f"<td><code>{escape(json.dumps(run[key]))}</code></td>"])
     argv = run.get("argv")
     if isinstance(argv, list):
         command = shlex.join(str(arg) for arg in argv)
-        rows.append([_td("command line"), f"<td><code>{escape(command)}</code></td>"])
+        rows.append([markup.td("command line"), f"<td><code>{escape(command)}</code></td>"])
     merged = run.get("merged_from")
     if isinstance(merged, list):
-        rows.append([_td("merged from"), _td(", ".join(map(str, merged)))])
+        rows.append([markup.td("merged from"), markup.td(", ".join(map(str, merged)))])
     settings = run.get("settings")
     for key, value in settings.items() if isinstance(settings, Mapping) else ():
         shown = json.dumps(value, ensure_ascii=False, default=str)
-        rows.append([_td(f"setting {key}"), f"<td><code>{escape(shown)}</code></td>"])
-    table = _table(("what", "value"), rows)
-    return _details("Settings and versions", table, open_=False, anchor="settings")
+        rows.append([markup.td(f"setting {key}"), f"<td><code>{escape(shown)}</code></td>"])
+    table = markup.table(("what", "value"), rows)
+    return markup.details("Settings and versions", table, open_=False, anchor="settings")
 
 
 def _footer(page: _Page) -> str:
