@@ -10,24 +10,21 @@ import json
 
 from behave import given, then
 from runner_steps import finish, start
-from suite_support import suite_dir, write
+from suite_support import suite_dir, write_numbered_features
 
 
 @given("{count:d} features that record what they saw")
-def recording_features(context, count, wait=""):
-    for number in range(count):
-        write(
-            context,
-            f"features/r_{number:02d}.feature",
-            f"Feature: records {number}\n  Scenario: records {number}\n"
-            f"    Given it records what it saw\n{wait}",
-        )
+def recording_features(context, count):
+    write_numbered_features(context, count, "    Given it records what it saw\n")
 
 
 @given("{count:d} features that record what they saw and wait until {workers:d} workers have")
 def recording_features_waiting(context, count, workers):
-    recording_features(
-        context, count, wait=f"    And it waits until {workers} workers have recorded\n"
+    write_numbered_features(
+        context,
+        count,
+        f"    Given it records what it saw\n"
+        f"    And it waits until {workers} workers have recorded\n",
     )
 
 

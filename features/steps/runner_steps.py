@@ -269,10 +269,10 @@ def behave_counts(text: str) -> tuple[int, int, int]:
     return int(match.group(1)), failing, skipped
 
 
-@then("the runner's outcome equals plain behave's for \"{args}\"")
-def same_as_behave(context, args):
-    plain = subprocess.run(
-        [sys.executable, "-m", "behave", *shlex.split(args)],
+def run_plain_behave(context, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Plain behave on the generated suite, as a user would start it (the same environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "behave", *args],
         cwd=suite_dir(context),
         capture_output=True,
         text=True,
@@ -280,6 +280,11 @@ def same_as_behave(context, args):
         env=runner_env(context),
         check=False,
     )
+
+
+@then("the runner's outcome equals plain behave's for \"{args}\"")
+def same_as_behave(context, args):
+    plain = run_plain_behave(context, shlex.split(args))
     ours = re.fullmatch(
         r"scenarios: (\d+) passed, (\d+) failed, (\d+) skipped",
         context.stdout.rstrip("\n").splitlines()[-1],
@@ -294,15 +299,7 @@ def same_as_behave(context, args):
 
 @then("plain behave exits with {code:d} too")
 def plain_exit_code(context, code):
-    plain = subprocess.run(
-        [sys.executable, "-m", "behave"],
-        cwd=suite_dir(context),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        env=runner_env(context),
-        check=False,
-    )
+    plain = run_plain_behave(context, [])
     assert plain.returncode == code == context.exit_code, (plain.returncode, plain.stdout[-2000:])
 
 

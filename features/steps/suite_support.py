@@ -56,6 +56,17 @@ def write(context, relative: str, text: str) -> None:
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
 
 
+def write_numbered_features(context, count: int, steps: str) -> None:
+    """``count`` one-scenario features ``features/r_NN.feature`` whose scenario has ``steps``
+    (step lines, each indented and ending in a newline)."""
+    for number in range(count):
+        write(
+            context,
+            f"features/r_{number:02d}.feature",
+            f"Feature: records {number}\n  Scenario: records {number}\n{steps}",
+        )
+
+
 def read_bounded(path: Path) -> str:
     size = path.stat().st_size
     with open(path, "rb") as stream:
