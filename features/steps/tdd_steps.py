@@ -9,6 +9,7 @@ measure real allocations with memray (in-process and in a child process).
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 import subprocess
@@ -323,11 +324,12 @@ def block_measured_there(context, mib, ms, size):
     context.budget = MemoryBudget(
         Budget(rss=size * MiB), check_on_exit=False, resident=ResidentGrowth(proc=context.proc)
     )
-    with context.budget:
-        block = bytearray(mib * MiB)  # zero-filled by memset: every page touched
+    with context.budget, mmap.mmap(-1, mib * MiB) as block:
+        # Fresh anonymous pages, one byte written in each: the growth is real however much
+        # freed heap earlier scenarios left resident in this worker (malloc would reuse it).
+        block[:: mmap.PAGESIZE] = b"\x01" * (len(block) // mmap.PAGESIZE)
         time.sleep(ms / 1000)  # several of memray's 10 ms samples see it
         context.during_block()
-        del block
 
 
 @then('the budget check fails by a peak resident growth of {mib:d} MiB from "{source}"')
