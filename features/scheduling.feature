@@ -343,6 +343,19 @@ Feature: Scheduling: longest-first tasks, serial tasks, shards, durations and th
       | a.feature | 5       |
       | b.feature | 7       |
 
+  Scenario: two runs sharing a directory that already holds a durations file keep each other's measurements
+    When a duration store records run 1:
+      | path      | seconds | scenarios |
+      | c.feature | 3       | 1         |
+    And two duration stores are loaded from the same directory
+    And the first duration store records "a.feature" in 5 seconds and saves
+    And the second duration store records "b.feature" in 7 seconds and saves
+    Then a loaded duration store gives these seconds:
+      | path      | seconds |
+      | a.feature | 5       |
+      | b.feature | 7       |
+      | c.feature | 3       |
+
   Scenario: a duration store keeps at most its bound, dropping the features not seen for longest
     Given a duration store holds at most 3 features
     When a duration store records run 1:

@@ -13,7 +13,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeGuard
 
@@ -70,6 +70,15 @@ def _entry(value: Any, run: int) -> Entry:
     if not (_is_seconds(seconds) and _is_int(scenarios) and _is_int(seen) and seen <= run):
         raise CorruptFile(f"invalid entry {value!r:.200}")
     return Entry(float(seconds), scenarios, seen)
+
+
+def _signature(path: Path) -> tuple[int, int, int, int] | None:
+    """What identifies one version of the file: a save replaces it by a new inode."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
 
 
 def _read_file(path: Path) -> tuple[int, dict[str, Entry]] | None:
@@ -133,11 +142,15 @@ class DurationStore:
         self._run = run + 1  # this run's counter: one more than the newest in the file
         self._measured: dict[str, tuple[float, int]] = {}  # this run: seconds, scenarios
         self._rate: float | None = None
+        #: The version of the file ``entries`` were read from: unchanged at :meth:`save`, it
+        #: need not be read again (a run of thousands of features would pay for it).
+        self._read_version: tuple[int, int, int, int] | None = None
 
     @classmethod
     def load(cls, artifacts_dir: str, max_entries: int | None = None) -> DurationStore:
         """The store of ``artifacts_dir``; empty when the file is missing or corrupt."""
         path = os.path.join(artifacts_dir, cls.FILE_NAME)
+        version = _signature(Path(path))
         try:
             found = _read_file(Path(path))
         except CorruptFile as error:
@@ -145,7 +158,9 @@ class DurationStore:
             store.warning = f"ignoring the durations file {path}: {error}"
             return store
         run, entries = found if found else (0, {})
-        return cls(path, entries, run, max_entries)
+        store = cls(path, entries, run, max_entries)
+        store._read_version = version if found else None
+        return store
 
     def __len__(self) -> int:
         return len(self._entries.keys() | self._measured.keys())
@@ -194,14 +209,16 @@ class DurationStore:
     def _merged(self) -> tuple[int, dict[str, Entry]]:
         """The file's current content (another run may have saved) with this run's on top."""
         run, entries = self._run, dict(self._entries)
-        with contextlib.suppress(CorruptFile):
-            found = _read_file(self.path)
-            if found:
-                run, entries = max(run, found[0]), found[1]
+        version = _signature(self.path)
+        if version is not None and version != self._read_version:  # saved by someone else
+            with contextlib.suppress(CorruptFile):
+                found = _read_file(self.path)
+                if found:
+                    run, entries = max(run, found[0]), found[1]
         for path in self._measured:
             measured = self.entry(path)
             if measured is not None:
-                entries[path] = replace(measured, seen=run)
+                entries[path] = Entry(measured.seconds, measured.scenarios, run)
         return run, _bounded(entries, self.max_entries)
 
     def save(self) -> str:
