@@ -6,8 +6,10 @@ Feature: behave's formatters and reporters write what plain behave writes, from 
   plain behave and under the runner with two workers, each in its own copy of the suite, and
   compares the files they wrote after normalising durations, timestamps and random ids only.
   The suite has passing, failing, errored, undefined, pending and skipped steps, Scenario
-  Outlines with tagged Examples, Rules with Backgrounds, hook errors before and after a
-  scenario, tables, doc strings, tags, an embedding and non-ASCII text.
+  Outlines with tagged Examples, Rules with Backgrounds, hooks that turn a background off (as
+  behave's own fixtures do: the parent's model must get the steps the worker's run had),
+  hook errors before and after a scenario, tables, doc strings, tags, an embedding and
+  non-ASCII text.
 
   Background:
     Given a suite that uses every part of behave's model

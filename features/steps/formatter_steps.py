@@ -89,9 +89,16 @@ def killed(context):
 '''
 
 MODEL_ENVIRONMENT = """
+def before_rule(context, rule):
+    if "own_background" in rule.tags:  # what behave's fixture.behave.override_background does
+        rule.background.use_inheritance = False
+
+
 def before_scenario(context, scenario):
     if "hook_error" in scenario.tags:
         raise RuntimeError("before_scenario broke")
+    if "no_background" in scenario.tags:  # behave's fixture.behave.no_background
+        scenario.use_background = False
 
 
 def after_scenario(context, scenario):
@@ -184,6 +191,40 @@ Feature: Rules
   Rule: second rule
     Scenario: also passes
       Given it passes
+""",
+    "zero.feature": """
+Feature: Backgrounds that hooks turn off
+  Background: feature background
+    Given a number 1
+
+  @no_background
+  Scenario: a scenario without the feature's background
+    Given it passes
+
+  Scenario: a scenario with it
+    Given it passes
+
+  @own_background
+  Rule: a rule that does not inherit the feature's background
+    Background: its own background
+      Given a number 2
+
+    Scenario: only the rule's background
+      Given it passes
+
+    Scenario: only the rule's background, failing
+      Given it fails
+
+  Rule: a rule that inherits it
+    Background: another background
+      Given a number 3
+
+    Scenario: both backgrounds
+      Given it passes
+
+    @no_background
+    Scenario: no background at all
+      Given it fails
 """,
     "three.feature": """
 @wip

@@ -31,7 +31,7 @@ from typing import Any
 
 from behave.formatter._registry import select_formatter_class
 from behave.formatter.base import StreamOpener
-from behave.model import Rule, ScenarioOutline
+from behave.model import Background, Rule, ScenarioOutline
 
 #: Frames a recorded traceback keeps (the first and the last half); deeper ones are cut.
 MAX_FRAMES = 200
@@ -233,6 +233,9 @@ class FeatureRecord:
     final: tuple[tuple[int, StateRecord], ...] = ()
     usage: tuple[tuple[int, int], ...] = ()
     cut: int = 0  # bytes of text the budget did not let into the record
+    #: The background switches the run turned off (:func:`shape_of`): they change which
+    #: steps a scenario has, so the parent turns them off too before it reads the refs.
+    shape: tuple[tuple[str, int, int], ...] = ()
 
 
 def dumps_records(records: list[FeatureRecord]) -> bytes:
@@ -251,15 +254,25 @@ def loads_records(data: bytes) -> list[FeatureRecord]:
 # -- the model's statements, by position ------------------------------------------------------
 
 
-def statements(feature: Any) -> list[Any]:
+def statements(feature: Any, *, make_copies: bool = True) -> list[Any]:
     """Every statement of a parsed feature in a fixed order: the refs of a record.
 
     The worker and the parent parse the same file with the same parser, so the same position
     names the same statement in both: the feature, each background and its steps, each rule,
     each outline, each scenario (outline rows included) followed by all of its steps
-    (background copies first, as behave runs them).
+    (background copies first, as behave runs them). A scenario whose background a hook
+    turned off (:func:`shape_of`) has fewer copies: ``None`` holds the places of the missing
+    ones, so that every later position is the same whatever the run turned off.
+
+    behave copies a scenario's background steps when they are first asked for, and a hook
+    that turns a background off later does not undo copies already made: a worker that reads
+    the positions while the feature runs passes ``make_copies=False`` (copies not made yet
+    are ``None`` too: no formatter saw them).
     """
     found: list[Any] = [feature]
+
+    def scenario(item: Any) -> None:
+        found.extend(scenario_block(item, make_copies=make_copies))
 
     def container(parent: Any) -> None:
         background = getattr(parent, "background", None)
@@ -272,15 +285,128 @@ def statements(feature: Any) -> list[Any]:
                 container(item)
             elif isinstance(item, ScenarioOutline):
                 found.append(item)
-                for scenario in item.scenarios:
-                    found.append(scenario)
-                    found.extend(scenario.all_steps)
+                for row in item.scenarios:
+                    scenario(row)
             else:
-                found.append(item)
-                found.extend(item.all_steps)
+                scenario(item)
 
     container(feature)
     return found
+
+
+def scenario_block(scenario: Any, *, make_copies: bool = True) -> list[Any]:
+    """A scenario and the places of its steps in :func:`statements`: background copies (or
+    ``None``), then its own steps."""
+    block = [scenario]
+    if scenario.background is not None:
+        made = scenario.background_steps if make_copies else scenario._background_steps
+        copies = list(made or ())
+        block.extend(copies)
+        block.extend([None] * (background_span(scenario.background) - len(copies)))
+    block.extend(scenario.steps)
+    return block
+
+
+def background_span(background: Any) -> int:
+    """How many background steps a scenario has with every background switch on."""
+    outer = background.inherited_background
+    return len(background.steps) + (len(outer.steps) if outer is not None else 0)
+
+
+def scenario_span(scenario: Any) -> int:
+    """How many places a scenario's steps take after it in :func:`statements`."""
+    background = scenario.background
+    return len(scenario.steps) + (background_span(background) if background is not None else 0)
+
+
+def _switchable(feature: Any) -> list[Any]:
+    """The backgrounds and scenarios of a feature in a fixed order that no step changes."""
+    found: list[Any] = []
+
+    def container(parent: Any) -> None:
+        if getattr(parent, "background", None) is not None:
+            found.append(parent.background)
+        for item in parent.run_items:
+            if isinstance(item, Rule):
+                container(item)
+            elif isinstance(item, ScenarioOutline):
+                found.extend(item.scenarios)
+            else:
+                found.append(item)
+
+    container(feature)
+    return found
+
+
+def shape_of(feature: Any) -> tuple[tuple[str, int, int], ...]:
+    """What a run changed in which steps the scenarios have, by position in
+    :func:`_switchable`: ``("copies", i, n)`` for a scenario that has ``n`` background steps
+    instead of all, ``("inheritance", i, 0)`` for a background that no longer inherits.
+
+    A hook or fixture may turn off a rule's background inheritance
+    (``background.use_inheritance``) or a scenario's background (``scenario.use_background``),
+    as behave's own ``fixture.behave.override_background`` and ``no_background`` do. behave
+    copies a scenario's background steps when they are first asked for, so what a scenario
+    has depends on when that was, not only on the switches: the record keeps the counts.
+    """
+    shape: list[tuple[str, int, int]] = []
+    for index, statement in enumerate(_switchable(feature)):
+        if isinstance(statement, Background):
+            if not statement.use_inheritance:
+                shape.append(("inheritance", index, 0))
+            continue
+        if statement.background is None:
+            continue
+        made = statement._background_steps
+        if made is not None and len(made) != background_span(statement.background):
+            shape.append(("copies", index, len(made)))
+    return tuple(shape)
+
+
+def apply_shape(feature: Any, *shapes: tuple[tuple[str, int, int], ...]) -> None:
+    """Give the parent's model the steps the worker's run gave its scenarios (see
+    :func:`shape_of`); doing it again changes nothing."""
+    wanted = {(kind, index): value for shape in shapes for kind, index, value in shape}
+    if not wanted:
+        return
+    found = _switchable(feature)
+    for index, statement in enumerate(found):  # copies as parsed first, where none differ
+        if not isinstance(statement, Background) and statement.background is not None:
+            count = wanted.get(("copies", index))
+            if count is None:
+                statement.background_steps  # noqa: B018 - behave makes them when asked
+            elif len(statement.background_steps) != count:
+                _copy_background(statement, count)
+    for (kind, index), _ in wanted.items():
+        if kind == "inheritance" and found[index].use_inheritance:
+            found[index].use_inheritance = False  # later copies would not inherit either
+
+
+def owned_shape(
+    feature: Any, shape: tuple[tuple[str, int, int], ...], lines: frozenset[int]
+) -> tuple[tuple[str, int, int], ...]:
+    """The part of a task's shape that is its own: the copies of the scenarios it ran (at
+    ``lines``), and every background switch."""
+    found = _switchable(feature)
+    return tuple(
+        (kind, index, value)
+        for kind, index, value in shape
+        if kind != "copies" or found[index].line in lines
+    )
+
+
+def _copy_background(scenario: Any, count: int) -> None:
+    """Make the scenario's background copies again: none, or without the inherited ones."""
+    background = scenario.background
+    if count == 0:
+        scenario.use_background = False  # behave's setter drops the copies
+        scenario.background_steps  # noqa: B018
+        return
+    inherits = background.use_inheritance
+    background.use_inheritance = False
+    scenario.use_background = True  # drops the copies made with inheritance
+    scenario.background_steps  # noqa: B018
+    background.use_inheritance = inherits
 
 
 # -- the budget ----------------------------------------------------------------------------

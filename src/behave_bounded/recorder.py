@@ -32,6 +32,8 @@ from behave_bounded.record import (
     StateRecord,
     TextBudget,
     ValueRepr,
+    scenario_block,
+    shape_of,
     statements,
 )
 
@@ -181,6 +183,7 @@ class Recorder(Formatter):  # type: ignore[misc]
         self.embedded: list[bytes] = []
         self._feature: Any = None
         self._refs: dict[int, int] = {}
+        self._count = 0  # positions in statements(): refs leave out the None places
         self._chunked = 0  # events already given out in chunks
 
     def begin(self) -> None:
@@ -199,7 +202,14 @@ class Recorder(Formatter):  # type: ignore[misc]
         if feature is None:
             return None
         if not self._refs:
-            self._refs = {id(s): index for index, s in enumerate(statements(feature))}
+            found = statements(feature, make_copies=False)
+            self._refs = {id(s): index for index, s in enumerate(found) if s is not None}
+            self._count = len(found)
+        start = self._refs.get(id(scenario))
+        if start is not None:  # its background copies were made after the refs were read
+            for offset, statement in enumerate(scenario_block(scenario)):
+                if statement is not None:
+                    self._refs[id(statement)] = start + offset
         budget = TextBudget(self.limit)
         fresh = self.events[self._chunked :]
         self._chunked = len(self.events)
@@ -211,10 +221,11 @@ class Recorder(Formatter):  # type: ignore[misc]
                 states.append((self._refs[id(statement)], state))
         return FeatureRecord(
             path=str(feature.filename),
-            statement_count=len(self._refs),
+            statement_count=self._count,
             events=tuple(_converted(fresh, self._refs, dropped)),
             final=tuple(states),
             cut=budget.cut,
+            shape=shape_of(feature),
         )
 
     def take(
@@ -243,6 +254,7 @@ class Recorder(Formatter):  # type: ignore[misc]
                     final=states,
                     usage=tuple((refs[id(s)], i) for s, i in pending if id(s) in refs),
                     cut=budget.cut,
+                    shape=shape_of(feature),
                 )
             )
         self.begin()
@@ -333,6 +345,8 @@ def final_states(found: Sequence[Any], budget: TextBudget) -> tuple[tuple[int, S
     """Every statement's state that differs from a freshly parsed one."""
     states = []
     for index, statement in enumerate(found):
+        if statement is None:  # the place of a background step a hook turned off
+            continue
         state = state_of(statement, budget)
         if state != _PRISTINE:
             states.append((index, state))

@@ -16,6 +16,9 @@ from behave_bounded.record import (
     ErrorRecord,
     FeatureRecord,
     StateRecord,
+    apply_shape,
+    owned_shape,
+    scenario_span,
     statements,
 )
 
@@ -37,6 +40,7 @@ def lost_record(
     are skipped. The feature is opened and closed as behave would, so every formatter and
     reporter shows the loss.
     """
+    apply_shape(feature, *(chunk.shape for chunk in chunks))
     found = statements(feature)
     refs = {id(statement): index for index, statement in enumerate(found)}
     journaled = {
@@ -94,7 +98,8 @@ def lost_record(
         error = ErrorRecord("WorkerLost", "behave_bounded", False, cause)
         final.append((0, StateRecord("hook_error", error_message=cause, error=error)))
     events.append(("eof", -1, None))
-    return FeatureRecord(path, len(found), tuple(events), tuple(final))
+    shape = tuple(sorted({switch for chunk in chunks for switch in chunk.shape}))
+    return FeatureRecord(path, len(found), tuple(events), tuple(final), shape=shape)
 
 
 def segments(events: Sequence[tuple[str, int, Any]]) -> list[list[tuple[str, int, Any]]]:
@@ -122,6 +127,8 @@ def merge_records(
     """
     if len(parts) == 1:
         return parts[0][1]
+    shapes = [owned_shape(feature, record.shape, lines) for lines, record in parts]
+    apply_shape(feature, *shapes)
     found = statements(feature)
     owner: dict[int, FeatureRecord] = {}
     for lines, record in parts:
@@ -144,9 +151,8 @@ def merge_records(
             events.extend(piece)
     states = dict(base.final)
     for ref, record in owner.items():
-        steps = len(list(found[ref].all_steps))
         theirs = dict(record.final)
-        for owned in range(ref, ref + steps + 1):
+        for owned in range(ref, ref + scenario_span(found[ref]) + 1):
             if owned in theirs:
                 states[owned] = theirs[owned]
             else:
@@ -159,6 +165,7 @@ def merge_records(
         final=tuple(sorted(states.items())),
         usage=tuple(pair for _, record in parts for pair in record.usage),
         cut=sum(record.cut for _, record in parts),
+        shape=tuple(sorted({switch for shape in shapes for switch in shape})),
     )
 
 

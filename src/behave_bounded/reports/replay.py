@@ -38,6 +38,7 @@ from behave_bounded.record import (
     PRINTED,
     FeatureRecord,
     StateRecord,
+    apply_shape,
     loads_records,
     statements,
 )
@@ -91,6 +92,8 @@ class _States:
         self.rule: Any = None
 
     def settle(self, statement: Any) -> None:
+        if statement is None:  # the place of a background step a hook turned off
+            return
         state = self.final.get(self.refs.get(id(statement), -1))
         if state is not None:
             apply_state(statement, state)
@@ -139,6 +142,7 @@ class Replayer:
 
     def replay(self, feature: Any, record: FeatureRecord) -> None:
         """Call the formatters with the record's events, then the reporters with the feature."""
+        apply_shape(feature, record.shape)
         found = statements(feature)
         if len(found) != record.statement_count:
             raise ReplayMismatch(
@@ -222,6 +226,7 @@ def only_scenarios(
     feature: Any, record: FeatureRecord, shown: Callable[[Any], bool]
 ) -> FeatureRecord:
     """The record without the events of the scenarios ``shown`` rejects."""
+    apply_shape(feature, record.shape)
     found = statements(feature)
     events = [
         event
