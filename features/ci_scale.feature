@@ -106,11 +106,13 @@ Feature: CI at scale: report files, longest-first scheduling, serial features, s
     And the JUnit file "junit.xml" parses
     And no temporary report part is left in the suite
 
-  Scenario: durations are recorded and the longest feature starts first next time
+  Scenario: durations are recorded and the longest feature starts first next time; one worker keeps behave's order
     When I run the runner with "-j 1 --json first.json"
     And I run the runner with "-j 1 --json second.json"
+    And I run the runner with "-j 2 --json third.json"
     Then in the JSON report "first.json" the tasks started in the order a_mixed, b_tdd, c_slow
-    And in the JSON report "second.json" the task of "features/c_slow.feature" started first
+    And in the JSON report "second.json" the tasks started in the order a_mixed, b_tdd, c_slow
+    And in the JSON report "third.json" the task of "features/c_slow.feature" started before any task ended
 
   Scenario: @serial features run alone, after the others
     Given a feature file "e_serial.feature":

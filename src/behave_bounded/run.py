@@ -66,6 +66,9 @@ def execute(settings: Settings, stream: TextIO | None = None, config: Any = None
         settings.serial_tag,
         run_unselected=run_unselected,
         seed=seed,
+        # One worker gains nothing from longest first: it keeps behave's order (--stop
+        # stops where plain behave stops, features that rely on an earlier one still work).
+        longest_first=settings.worker_count(2) > 1,
     )
     tasks, serial = repeat_tasks(tasks, serial, settings.repeat)
     workers = settings.worker_count(len(tasks)) if tasks else (1 if serial else 0)

@@ -67,8 +67,10 @@ def make_tasks(
     *,
     run_unselected: bool = False,
     seed: int | None = None,
+    longest_first: bool = True,
 ) -> tuple[list[Task], list[Task]]:
-    """(parallel tasks, serial tasks), each longest first; only selected scenarios run.
+    """(parallel tasks, serial tasks), each longest first (in collection order with
+    ``longest_first=False``); only selected scenarios run.
 
     Indexes follow collection order (file order, then scenario order), so a task's index does
     not change when durations do; ties in the order are broken by that index as well. The
@@ -105,6 +107,8 @@ def make_tasks(
     if seed is not None:
         draws = random.Random(seed)  # noqa: S311 - an order to reproduce, not a secret
         return shuffled([t for _, t in parallel], draws), shuffled([t for _, t in serial], draws)
+    if not longest_first:
+        return [t for _, t in parallel], [t for _, t in serial]
     return _longest_first(parallel), _longest_first(serial)
 
 
