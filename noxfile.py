@@ -1,7 +1,10 @@
-"""Sessions: lint, coverage_report, reliability, unit_tests (default); bench, html_screenshot.
+"""Sessions: lint, reliability, coverage_report (default); unit_tests, bench, html_screenshot.
 
-`nox` runs the defaults. `nox -s unit_tests -- features/some.feature` runs one file: the
-session's arguments go to the runner unchanged.
+`nox` runs the defaults. coverage_report runs every feature (but the @slow ones, which are
+reliability's) under coverage.py and fails on a failing feature as on a missed gate, so the
+features run once; `nox -s unit_tests` runs them without coverage, and
+`nox -s unit_tests -- features/some.feature` runs one file: the session's arguments go to the
+runner unchanged.
 """
 
 from __future__ import annotations
@@ -13,16 +16,16 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-# unit_tests runs last so that the last line `nox` prints to stdout is the runner's verdict.
-nox.options.sessions = ["lint", "coverage_report", "reliability", "unit_tests"]
+# coverage_report runs last: its gate is the last thing `nox` prints, right after the verdict.
+nox.options.sessions = ["lint", "reliability", "coverage_report"]
 nox.options.reuse_existing_virtualenvs = True
 
 
 class _VerdictLast(logging.Filter):
     """Drop nox's success notes and end-of-run summary, which would follow the verdict.
 
-    CI systems and people read the runner's verdict as the last line of `nox`; failures are
-    still logged as they happen, and the exit status says the rest.
+    CI systems and people read the end of `nox`'s output: the runner's verdict and the
+    coverage gate; failures are still logged as they happen, and the exit status says the rest.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
