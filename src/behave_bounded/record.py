@@ -233,8 +233,8 @@ class FeatureRecord:
     final: tuple[tuple[int, StateRecord], ...] = ()
     usage: tuple[tuple[int, int], ...] = ()
     cut: int = 0  # bytes of text the budget did not let into the record
-    #: The background switches the run turned off (:func:`shape_of`): they change which
-    #: steps a scenario has, so the parent turns them off too before it reads the refs.
+    #: What the run changed in which steps the scenarios have (:func:`shape_of`): a hook
+    #: that turned a background off; the parent does the same before it reads the refs.
     shape: tuple[tuple[str, int, int], ...] = ()
 
 
