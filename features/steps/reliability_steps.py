@@ -511,11 +511,13 @@ _THREAD_LINE = re.compile(r"thread (\d\d) line (\d{6}) x+")
 
 def _thread_lines(text: str, size: int) -> list[tuple[int, int]]:
     found = []
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
         if "thread" not in line:
             continue
         match = _THREAD_LINE.fullmatch(line)
-        assert match and len(line) == size - 1, f"a torn line: {line[:200]!r}"
+        after = "\n".join(lines[number : number + 30])[:3000]  # a traceback shows its cause
+        assert match and len(line) == size - 1, f"a torn line: {line[:200]!r}; from there:\n{after}"
         found.append((int(match.group(1)), int(match.group(2))))
     return found
 
