@@ -134,6 +134,12 @@ Feature: Bounded output capture
     Then the bounded sink counted every byte of every thread and kept exactly 1 MiB
     And every write the bounded sink kept is whole and in its thread's order
 
+  Scenario: threads that first ask a text stream for its .buffer at once get one buffer, and the stream stays open
+    Given a bounded text stream with limit 1 MiB
+    When 32 threads ask the bounded text stream for its buffer at once and write through it, switching threads every microsecond
+    Then every thread got the same buffer and the bounded text stream is still open
+    And a second front made for the bounded text stream and dropped leaves the stream open
+
   Scenario: odd arguments to the sink are counted or refused without raising into the test
     Then a sink counts a str of "héllo" as 6 bytes
     And a sink counts a non-contiguous view of 1000 bytes as 500 bytes

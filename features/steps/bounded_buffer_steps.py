@@ -9,6 +9,7 @@ assertion never leaves behave's own output redirected.
 from __future__ import annotations
 
 import codecs
+import gc
 import io
 import json
 import os
@@ -38,6 +39,7 @@ from behave_bounded.capture import (
     TaskCapture,
     format_sentinel,
 )
+from behave_bounded.capture.text import _BinaryFront
 
 GIB = 2**30
 UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}
@@ -428,6 +430,63 @@ def step_spill_private(context: Any) -> None:
 @given("a bounded text stream with limit {limit}")
 def step_text_stream(context: Any, limit: str) -> None:
     context.bounded_stream = BoundedTextIO("stdout", size(limit))
+
+
+@when(
+    "{threads:d} threads ask the bounded text stream for its buffer at once and write through"
+    " it, switching threads every microsecond"
+)
+def step_threads_buffer(context: Any, threads: int) -> None:
+    """The race of the first ``sys.stdout.buffer.write`` from many threads (a suite's writer
+    threads right after a barrier): each must get the one buffer, none may close the stream."""
+    stream = context.bounded_stream
+    start = threading.Barrier(threads)
+    fronts: list[Any] = []
+    problems: list[str] = []
+
+    def writer(number: int) -> None:
+        start.wait()
+        try:
+            front = stream.buffer
+            fronts.append(front)
+            front.write(f"thread {number:02d}\n".encode())
+            stream.write(f"text {number:02d}\n")
+        except Exception as error:  # what a test thread would have raised
+            problems.append(f"thread {number}: {error!r}")
+
+    workers = [threading.Thread(target=writer, args=(n,), daemon=True) for n in range(threads)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # a thread switch inside nearly every line of Python
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+    gc.collect()  # a second front, if one was made, is collected now
+    assert not problems, problems[:5]
+    context.bounded_fronts = fronts
+
+
+@then("every thread got the same buffer and the bounded text stream is still open")
+def step_one_buffer(context: Any) -> None:
+    stream = context.bounded_stream
+    assert len({id(front) for front in context.bounded_fronts}) == 1, "several .buffer objects"
+    assert not stream.closed, "the text stream was closed"
+    stream.write("still open\n")
+    value = stream.getvalue()
+    assert value.endswith("still open\n"), value[-200:]
+    assert value.count("thread ") == len(context.bounded_fronts) == value.count("text "), value
+
+
+@then("a second front made for the bounded text stream and dropped leaves the stream open")
+def step_dropped_front(context: Any) -> None:
+    stream = context.bounded_stream
+    extra = _BinaryFront(stream, stream._target)
+    del extra
+    gc.collect()
+    assert not stream.closed, "collecting a second front closed the text stream"
 
 
 @when("the bounded text stream gets text, invalid UTF-8 through its buffer and a lone surrogate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -67,6 +68,14 @@ class _BinaryFront(io.RawIOBase):
         owner = self._owner()
         if owner is not None:
             owner.close()
+
+    def __del__(self) -> None:
+        """Collected is not closed: IOBase's finalizer would call :meth:`close`, which closes
+        the text stream (``sys.stdout`` itself) for every thread still writing to it."""
+
+
+#: Makes a stream's one ``.buffer`` when threads ask for it at once (see :attr:`buffer`).
+_FRONT_LOCK = threading.Lock()
 
 
 class BoundedTextIO(io.TextIOWrapper):
@@ -136,10 +145,15 @@ class BoundedTextIO(io.TextIOWrapper):
 
     @property
     def buffer(self) -> BinaryIO:
-        """Binary side of the stream; see :class:`_BinaryFront`."""
-        if self._front is None:
-            self._front = _BinaryFront(self, self._target)
-        return cast("BinaryIO", self._front)
+        """Binary side of the stream; see :class:`_BinaryFront`. One object for the stream's
+        life, as a real ``sys.stdout.buffer`` is, also when threads first ask at once."""
+        front = self._front
+        if front is None:
+            with _FRONT_LOCK:
+                if self._front is None:
+                    self._front = _BinaryFront(self, self._target)
+                front = self._front
+        return cast("BinaryIO", front)
 
     def close(self) -> None:
         try:
