@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import pickle
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -270,28 +271,41 @@ def statements(feature: Any, *, make_copies: bool = True) -> list[Any]:
     are ``None`` too: no formatter saw them).
     """
     found: list[Any] = [feature]
+    for kind, item in _walk(feature):
+        if kind == "scenario":
+            found.extend(scenario_block(item, make_copies=make_copies))
+        else:
+            found.append(item)
+            if kind == "background":
+                found.extend(item.steps)
+    return found
 
-    def scenario(item: Any) -> None:
-        found.extend(scenario_block(item, make_copies=make_copies))
 
-    def container(parent: Any) -> None:
+def _walk(feature: Any) -> Iterator[tuple[str, Any]]:
+    """The feature's parts in run order, each as ``(kind, part)``: ``background``, ``rule``,
+    ``outline`` (then its rows), ``scenario``; a rule's parts follow the rule."""
+
+    def container(parent: Any) -> Iterator[tuple[str, Any]]:
         background = getattr(parent, "background", None)
         if background is not None:
-            found.append(background)
-            found.extend(background.steps)
+            yield "background", background
         for item in parent.run_items:
             if isinstance(item, Rule):
-                found.append(item)
-                container(item)
+                yield "rule", item
+                yield from container(item)
             elif isinstance(item, ScenarioOutline):
-                found.append(item)
+                yield "outline", item
                 for row in item.scenarios:
-                    scenario(row)
+                    yield "scenario", row
             else:
-                scenario(item)
+                yield "scenario", item
 
-    container(feature)
-    return found
+    return container(feature)
+
+
+def _made_copies(scenario: Any) -> list[Any] | None:
+    """The background copies behave has made for the scenario so far (None: not asked yet)."""
+    return scenario._background_steps  # type: ignore[no-any-return]
 
 
 def scenario_block(scenario: Any, *, make_copies: bool = True) -> list[Any]:
@@ -299,7 +313,7 @@ def scenario_block(scenario: Any, *, make_copies: bool = True) -> list[Any]:
     ``None``), then its own steps."""
     block = [scenario]
     if scenario.background is not None:
-        made = scenario.background_steps if make_copies else scenario._background_steps
+        made = scenario.background_steps if make_copies else _made_copies(scenario)
         copies = list(made or ())
         block.extend(copies)
         block.extend([None] * (background_span(scenario.background) - len(copies)))
@@ -321,21 +335,7 @@ def scenario_span(scenario: Any) -> int:
 
 def _switchable(feature: Any) -> list[Any]:
     """The backgrounds and scenarios of a feature in a fixed order that no step changes."""
-    found: list[Any] = []
-
-    def container(parent: Any) -> None:
-        if getattr(parent, "background", None) is not None:
-            found.append(parent.background)
-        for item in parent.run_items:
-            if isinstance(item, Rule):
-                container(item)
-            elif isinstance(item, ScenarioOutline):
-                found.extend(item.scenarios)
-            else:
-                found.append(item)
-
-    container(feature)
-    return found
+    return [item for kind, item in _walk(feature) if kind in ("background", "scenario")]
 
 
 def shape_of(feature: Any) -> tuple[tuple[str, int, int], ...]:
@@ -357,7 +357,7 @@ def shape_of(feature: Any) -> tuple[tuple[str, int, int], ...]:
             continue
         if statement.background is None:
             continue
-        made = statement._background_steps
+        made = _made_copies(statement)
         if made is not None and len(made) != background_span(statement.background):
             shape.append(("copies", index, len(made)))
     return tuple(shape)
@@ -380,6 +380,13 @@ def apply_shape(feature: Any, *shapes: tuple[tuple[str, int, int], ...]) -> None
     for (kind, index), _ in wanted.items():
         if kind == "inheritance" and found[index].use_inheritance:
             found[index].use_inheritance = False  # later copies would not inherit either
+
+
+def union_shape(
+    shapes: Iterable[tuple[tuple[str, int, int], ...]],
+) -> tuple[tuple[str, int, int], ...]:
+    """One shape holding every entry of ``shapes`` (of tasks that ran parts of one feature)."""
+    return tuple(sorted({entry for shape in shapes for entry in shape}))
 
 
 def owned_shape(

@@ -20,6 +20,7 @@ from behave_bounded.record import (
     owned_shape,
     scenario_span,
     statements,
+    union_shape,
 )
 
 
@@ -98,7 +99,7 @@ def lost_record(
         error = ErrorRecord("WorkerLost", "behave_bounded", False, cause)
         final.append((0, StateRecord("hook_error", error_message=cause, error=error)))
     events.append(("eof", -1, None))
-    shape = tuple(sorted({switch for chunk in chunks for switch in chunk.shape}))
+    shape = union_shape(chunk.shape for chunk in chunks)
     return FeatureRecord(path, len(found), tuple(events), tuple(final), shape=shape)
 
 
@@ -165,7 +166,7 @@ def merge_records(
         final=tuple(sorted(states.items())),
         usage=tuple(pair for _, record in parts for pair in record.usage),
         cut=sum(record.cut for _, record in parts),
-        shape=tuple(sorted({switch for shape in shapes for switch in shape})),
+        shape=union_shape(shapes),
     )
 
 
